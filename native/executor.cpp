@@ -1,0 +1,191 @@
+#include "executor.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+namespace edict {
+
+struct Executor::Task {
+  std::unique_ptr<Job> job;
+  Napi::Promise::Deferred deferred;
+  Napi::ThreadSafeFunction tsfn;
+  CancelFlag cancel;
+  int threads = 0;
+  bool failed = false;
+  ErrorInfo error;
+};
+
+namespace {
+
+struct ProgressEvent {
+  std::string phase;
+  int step;
+  int total;
+};
+
+void NoOp(const Napi::CallbackInfo&) {}
+
+// Lets ReadJobOptions tell a real CancelToken from any other object before unwrapping it.
+constexpr napi_type_tag kCancelTokenTag = {0x6564696374636e6cULL, 0x746f6b656e000001ULL};
+
+}  // namespace
+
+void JobContext::ThrowIfCancelled() const {
+  if (Cancelled()) throw EdictError(code::kCancelled, "the operation was cancelled");
+}
+
+void JobContext::Report(const std::string& phase, int step, int total) const {
+  if (progress_ == nullptr) return;
+  auto* event = new ProgressEvent{phase, step, total};
+  napi_status status = progress_->NonBlockingCall(
+      event, [](Napi::Env env, Napi::Function callback, ProgressEvent* e) {
+        std::unique_ptr<ProgressEvent> owned(e);
+        if (env == nullptr) return;
+        Napi::Object payload = Napi::Object::New(env);
+        payload.Set("phase", e->phase);
+        payload.Set("step", e->step);
+        payload.Set("total", e->total);
+        try {
+          callback.Call({payload});
+        } catch (const Napi::Error&) {
+          // A throwing progress callback must not take the process down; the TS layer
+          // already guards user callbacks, this is the last line.
+        }
+      });
+  if (status != napi_ok) delete event;
+}
+
+Executor::Executor() : thread_([this] { Run(); }) {}
+
+Executor::~Executor() { Shutdown(); }
+
+Napi::Promise Executor::Submit(Napi::Env env, std::unique_ptr<Job> job,
+                               const JobOptions& options) {
+  auto* task = new Task{std::move(job), Napi::Promise::Deferred::New(env), {}, options.cancel,
+                        options.threads, false, ErrorInfo{}};
+  Napi::Function callback =
+      options.onProgress.IsEmpty() ? Napi::Function::New(env, NoOp) : options.onProgress;
+  // The thread-safe function also keeps the event loop alive while the job is pending.
+  task->tsfn = Napi::ThreadSafeFunction::New(env, callback, "edict-job", 0, 1);
+  Napi::Promise promise = task->deferred.Promise();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) {
+      task->tsfn.Release();
+      auto error = MakeJsError(env, {code::kDisposed, "the compute thread has shut down"});
+      task->deferred.Reject(error.Value());
+      delete task;
+      return promise;
+    }
+    queue_.push_back(task);
+  }
+  wake_.notify_one();
+  return promise;
+}
+
+void Executor::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+    for (Task* task : queue_) {
+      if (task->cancel) task->cancel->store(true);
+    }
+    if (running_ && running_->cancel) running_->cancel->store(true);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Executor::Run() {
+  // Every libtorch call of this addon happens here; no autograd is ever needed.
+  c10::InferenceMode inference_mode;
+  for (;;) {
+    Task* task = nullptr;
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      task = queue_.front();
+      queue_.pop_front();
+      running_ = task;
+      stopping = stopping_;
+    }
+    try {
+      if (stopping) throw EdictError(code::kCancelled, "the compute thread is shutting down");
+      if (task->threads > 0 && at::get_num_threads() != task->threads) {
+        at::set_num_threads(task->threads);
+      }
+      JobContext ctx(task->cancel, &task->tsfn);
+      ctx.ThrowIfCancelled();
+      task->job->Execute(ctx);
+    } catch (...) {
+      task->failed = true;
+      task->error = CurrentExceptionInfo();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      running_ = nullptr;
+    }
+    Napi::ThreadSafeFunction tsfn = task->tsfn;
+    napi_status status = tsfn.BlockingCall(
+        task, [](Napi::Env env, Napi::Function, Task* t) { Settle(env, t); });
+    if (status != napi_ok) delete task;  // the environment is gone: nobody to tell
+    tsfn.Release();
+  }
+}
+
+void Executor::Settle(Napi::Env env, Task* task) {
+  std::unique_ptr<Task> owned(task);
+  if (env == nullptr) return;
+  Napi::HandleScope scope(env);
+  if (task->failed) {
+    task->deferred.Reject(MakeJsError(env, task->error).Value());
+    return;
+  }
+  try {
+    task->deferred.Resolve(task->job->Resolve(env));
+  } catch (const Napi::Error& e) {
+    task->deferred.Reject(e.Value());
+  } catch (...) {
+    task->deferred.Reject(MakeJsError(env, CurrentExceptionInfo()).Value());
+  }
+}
+
+Napi::Function CancelToken::Define(Napi::Env env) {
+  return DefineClass(env, "CancelToken",
+                     {InstanceMethod<&CancelToken::Cancel>("cancel"),
+                      InstanceAccessor<&CancelToken::IsCancelled>("cancelled")});
+}
+
+CancelToken::CancelToken(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<CancelToken>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {
+  info.This().As<Napi::Object>().TypeTag(&kCancelTokenTag);
+}
+
+Napi::Value CancelToken::Cancel(const Napi::CallbackInfo& info) {
+  flag_->store(true);
+  return info.Env().Undefined();
+}
+
+Napi::Value CancelToken::IsCancelled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), flag_->load());
+}
+
+JobOptions ReadJobOptions(const Napi::Value& value) {
+  JobOptions options;
+  if (!value.IsObject()) return options;
+  Napi::Object object = value.As<Napi::Object>();
+  Napi::Value progress = object.Get("onProgress");
+  if (progress.IsFunction()) options.onProgress = progress.As<Napi::Function>();
+  Napi::Value token = object.Get("cancelToken");
+  if (token.IsObject() && token.As<Napi::Object>().CheckTypeTag(&kCancelTokenTag)) {
+    options.cancel = CancelToken::Unwrap(token.As<Napi::Object>())->flag();
+  }
+  Napi::Value threads = object.Get("threads");
+  if (threads.IsNumber()) options.threads = threads.As<Napi::Number>().Int32Value();
+  return options;
+}
+
+}  // namespace edict

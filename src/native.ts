@@ -1,0 +1,90 @@
+/**
+ * Loads the compiled addon (build/Release/edict.node) and describes its interface. Only this
+ * file touches the raw addon; everything else goes through typed wrappers.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { EdictError, ErrorCode } from './errors.js';
+
+export type TypedData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+
+export interface NativeTensor<D extends TypedData = TypedData> {
+  data: D;
+  shape: number[];
+}
+
+export interface ProgressEvent {
+  phase: string;
+  step: number;
+  total: number;
+}
+
+export interface NativeJobOptions {
+  onProgress?: (event: ProgressEvent) => void;
+  cancelToken?: NativeCancelToken;
+  threads?: number;
+}
+
+export interface NativeCancelToken {
+  cancel(): void;
+  readonly cancelled: boolean;
+}
+
+export interface NativeTorchModule {
+  readonly device: string;
+  readonly dtype: string;
+  forward(inputs: NativeTensor[], options?: NativeJobOptions): Promise<NativeTensor>;
+}
+
+export interface NativeInfo {
+  libtorch: string;
+  cuda: boolean;
+  cudaDevices: number;
+  threads: number;
+  cores: number;
+  buildConfig: string;
+  parallelInfo: string;
+}
+
+export interface NativeAddon {
+  info(): Promise<NativeInfo>;
+  loadModule(
+    path: string,
+    options?: NativeJobOptions & { device?: string; dtype?: string },
+  ): Promise<NativeTorchModule>;
+  CancelToken: new () => NativeCancelToken;
+}
+
+/** The package root (the folder holding package.json), from src/ or dist/. */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+let cached: NativeAddon | undefined;
+
+/**
+ * The addon, loaded on first use. EDICT_ADDON_PATH points at another build (the node-gyp
+ * build in CI, for instance).
+ */
+export function addon(): NativeAddon {
+  if (cached) return cached;
+  const path = process.env.EDICT_ADDON_PATH ?? join(packageRoot, 'build', 'Release', 'edict.node');
+  if (!existsSync(path)) {
+    throw new EdictError(
+      ErrorCode.AddonNotBuilt,
+      `the native addon is not built (expected ${path}); run "npm run build:native" ` +
+        '(needs libtorch: see scripts/setup.sh)',
+    );
+  }
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (error) {
+    throw new EdictError(
+      ErrorCode.AddonNotBuilt,
+      `the native addon at ${path} failed to load: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return cached;
+}
