@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "device.h"
+#include "pipeline.h"
 #include "errors.h"
 #include "torch_module.h"
 
@@ -49,13 +50,17 @@ class InfoJob : public Job {
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   Napi::Function torch_module = TorchModule::Define(env);
+  Napi::Function pipeline = Pipeline::Define(env);
   torchModuleClass = Napi::Persistent(torch_module);
+  pipelineClass = Napi::Persistent(pipeline);
   DefineAddon(exports, {
                            InstanceMethod<&Addon::Info>("info"),
                            InstanceValue("TorchModule", torch_module),
+                           InstanceValue("Pipeline", pipeline),
                            InstanceValue("CancelToken", CancelToken::Define(env)),
                        });
   exports.Set("loadModule", Napi::Function::New(env, TorchModule::Load, "loadModule"));
+  exports.Set("loadPipeline", Napi::Function::New(env, Pipeline::Load, "loadPipeline"));
 }
 
 Addon::~Addon() { executor_.Shutdown(); }

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +48,25 @@ class Job {
   virtual ~Job() = default;
   virtual void Execute(JobContext& ctx) = 0;
   virtual Napi::Value Resolve(Napi::Env env) = 0;
+};
+
+// A job written as a lambda: `execute` runs on the compute thread and returns the resolver
+// that builds the JS value on the JS thread (capturing host tensors, never N-API handles).
+class FunctionJob : public Job {
+ public:
+  using Resolver = std::function<Napi::Value(Napi::Env)>;
+  using Execution = std::function<Resolver(JobContext&)>;
+
+  explicit FunctionJob(Execution execute) : execute_(std::move(execute)) {}
+  void Execute(JobContext& ctx) override {
+    resolver_ = execute_(ctx);
+    execute_ = nullptr;  // drop captured inputs as soon as they are used
+  }
+  Napi::Value Resolve(Napi::Env env) override { return resolver_(env); }
+
+ private:
+  Execution execute_;
+  Resolver resolver_;
 };
 
 struct JobOptions {

@@ -24,7 +24,12 @@ export function parseDtype(value: unknown): Dtype {
   );
 }
 
-/** The default intra-op thread count: every core (Debian's libtorch starts with one). */
+/**
+ * The default intra-op thread count: EDICT_THREADS if set, else every core (Debian's libtorch
+ * starts with one thread). On a machine whose cores are busy with other work, fewer threads
+ * can be much faster: OpenMP workers spin waiting for a core.
+ */
 export function defaultThreads(): number {
-  return availableParallelism();
+  const fromEnv = Number(process.env.EDICT_THREADS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
 }

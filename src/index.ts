@@ -1,5 +1,24 @@
 export { EdictError, ErrorCode } from './errors.js';
+export {
+  Edict,
+  bundledModelDir,
+  type CallOptions,
+  type EditResult,
+  type GenerateResult,
+  type ImageOptions,
+  type LoadOptions,
+  type Method,
+  type PromptEncoding,
+  type ReconstructResult,
+  type SamplingOptions,
+  type Timings,
+} from './pipeline.js';
+export { Latents, type LatentParams, type LatentShape } from './latents.js';
+export { RgbImage, psnr, type ImageInput, type RawPixels, type SizePolicy } from './image.js';
+export { loadManifest, type ModelManifest } from './manifest.js';
+export { DEFAULTS, type Progress } from './options.js';
+export { gaussianNoise } from './noise.js';
 export { TorchModule, type LoadModuleOptions } from './torch-module.js';
-export type { Device, Dtype } from './devices.js';
-export type { NativeTensor, ProgressEvent } from './native.js';
 export { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
+export type { Device, Dtype } from './devices.js';
+export type { NativeTensor } from './native.js';

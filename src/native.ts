@@ -49,7 +49,73 @@ export interface NativeInfo {
   parallelInfo: string;
 }
 
+export interface NativePipelineConfig {
+  textEncoder: string;
+  unet: string;
+  vaeEncoder: string;
+  vaeDecoder: string;
+  device: string;
+  unetDtype: string;
+  textDtype: string;
+  vaeDtype: string;
+  latentChannels: number;
+  downsample: number;
+  scalingFactor: number;
+  maxLength: number;
+  hiddenSize: number;
+  exact: boolean;
+  scheduler: {
+    numTrainTimesteps: number;
+    betaStart: number;
+    betaEnd: number;
+    betaSchedule: string;
+    setAlphaToOne: boolean;
+    stepsOffset: number;
+    predictionType: string;
+  };
+}
+
+export type LoopKind = 'edict-generate' | 'edict-invert' | 'ddim-generate' | 'ddim-invert' | 'sdedit';
+
+export interface NativeLoopRequest {
+  kind: LoopKind;
+  x: NativeTensor<Float64Array>;
+  y?: NativeTensor<Float64Array>;
+  noise?: NativeTensor<Float64Array>;
+  condIds: NativeTensor<BigInt64Array>;
+  uncondIds: NativeTensor<BigInt64Array>;
+  guidance: NativeTensor<Float64Array>;
+  mix: NativeTensor<Float64Array>;
+  steps: number;
+  executed: number;
+  leapfrog: boolean;
+  stateDtype: 'float64' | 'float32';
+  syncTiming?: boolean;
+}
+
+export interface NativeLoopResult {
+  x: NativeTensor<Float64Array>;
+  y: NativeTensor<Float64Array>;
+  unetSeconds: number;
+  unetCalls: number;
+  totalSeconds: number;
+}
+
+export interface NativePipeline {
+  readonly device: string;
+  encodeText(ids: NativeTensor<BigInt64Array>, options?: NativeJobOptions): Promise<NativeTensor<Float32Array | Float64Array>>;
+  encodeImage(
+    pixels: NativeTensor<Uint8Array>,
+    noise: NativeTensor<Float64Array> | null,
+    options?: NativeJobOptions,
+  ): Promise<NativeTensor<Float64Array>>;
+  decodeLatents(latents: NativeTensor<Float64Array>, options?: NativeJobOptions): Promise<NativeTensor<Uint8Array>>;
+  run(request: NativeLoopRequest, options?: NativeJobOptions): Promise<NativeLoopResult>;
+  dispose(): Promise<void>;
+}
+
 export interface NativeAddon {
+  loadPipeline(config: NativePipelineConfig, options?: NativeJobOptions): Promise<NativePipeline>;
   info(): Promise<NativeInfo>;
   loadModule(
     path: string,

@@ -1,0 +1,111 @@
+// A loaded model folder on one device: text encoder, UNet and VAE as Components, and the
+// operations the TypeScript API composes: text encoding, VAE encoding/decoding and the
+// sampling loops. State lives on the device; inputs and outputs cross as host tensors.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "component.h"
+#include "executor.h"
+#include "scheduler.h"
+
+namespace edict {
+
+struct PipelineConfig {
+  std::string textEncoderPath, unetPath, vaeEncoderPath, vaeDecoderPath;
+  std::string device = "cpu";
+  std::string unetDtype = "float32", textDtype = "float32", vaeDtype = "float32";
+  int latentChannels = 4;
+  int downsample = 8;
+  double scalingFactor = 0.18215;
+  int maxLength = 77;
+  int hiddenSize = 768;
+  SchedulerConfig scheduler;
+  bool exact = true;
+
+  static PipelineConfig FromJs(const Napi::Object& object);
+};
+
+// One call of a sampling loop, copied out of JS on the JS thread.
+struct LoopRequest {
+  std::string kind;  // edict-generate | edict-invert | ddim-generate | ddim-invert | sdedit
+  at::Tensor x, y, noise;          // [B, C, h, w] float64 (y for EDICT, noise for SDEdit)
+  at::Tensor condIds, uncondIds;   // [B, L] int64
+  at::Tensor guidance, mix;        // [B] float64
+  int steps = 50;
+  int executed = 40;
+  bool leapfrog = true;
+  std::string stateDtype = "float64";
+  bool syncTiming = false;  // CUDA: synchronise around UNet calls to time them
+
+  static LoopRequest FromJs(const Napi::Object& object);
+};
+
+struct LoopResult {
+  at::Tensor x, y;  // host, float64
+  double unetSeconds = 0;
+  int unetCalls = 0;
+  double totalSeconds = 0;
+};
+
+class PipelineState {
+ public:
+  static std::shared_ptr<const PipelineState> Load(const PipelineConfig& config);
+
+  // ids [B, L] -> last hidden states [B, L, D] on the device (text dtype).
+  at::Tensor EncodeText(const at::Tensor& ids) const;
+  // RGB pixels [B, H, W, 3] uint8 -> scaled latents [B, C, h, w] float64 on the device:
+  // scale * mean, or scale * (mean + std * noise) when noise is given.
+  at::Tensor EncodeImage(const at::Tensor& pixels, const at::Tensor& noise) const;
+  // Scaled latents [B, C, h, w] -> RGB pixels [B, H, W, 3] uint8 on the device.
+  at::Tensor DecodeLatents(const at::Tensor& latents) const;
+  LoopResult RunLoop(const LoopRequest& request, const JobContext& ctx) const;
+
+  const PipelineConfig& config() const { return config_; }
+  const c10::Device& device() const { return device_; }
+
+ private:
+  PipelineState(PipelineConfig config, c10::Device device, Component text, Component unet,
+                Component vae_encoder, Component vae_decoder)
+      : config_(std::move(config)),
+        device_(device),
+        text_(std::move(text)),
+        unet_(std::move(unet)),
+        vae_encoder_(std::move(vae_encoder)),
+        vae_decoder_(std::move(vae_decoder)) {}
+
+  void CheckLatents(const at::Tensor& latents, const std::string& what) const;
+
+  PipelineConfig config_;
+  c10::Device device_;
+  Component text_, unet_, vae_encoder_, vae_decoder_;
+};
+
+// The JS-facing object. Every method queues a job on the compute thread and returns a promise.
+class Pipeline : public Napi::ObjectWrap<Pipeline> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // loadPipeline(config, jobOptions) -> Promise<Pipeline>
+  static Napi::Value Load(const Napi::CallbackInfo& info);
+
+  explicit Pipeline(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value EncodeText(const Napi::CallbackInfo& info);     // (ids, options)
+  Napi::Value EncodeImage(const Napi::CallbackInfo& info);    // (pixels, noise | null, options)
+  Napi::Value DecodeLatents(const Napi::CallbackInfo& info);  // (latents, options)
+  Napi::Value Run(const Napi::CallbackInfo& info);            // (request, options)
+  Napi::Value Dispose(const Napi::CallbackInfo& info);        // () -> Promise<void>
+  Napi::Value Device(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<const PipelineState> Require(Napi::Env env) const;
+  Napi::Value Submit(const Napi::CallbackInfo& info, size_t options_index,
+                     FunctionJob::Execution execution);
+
+  std::shared_ptr<const PipelineState> state_;
+};
+
+}  // namespace edict

@@ -1,0 +1,159 @@
+/**
+ * Image input and output through sharp.
+ *
+ * Input policy (documented in the README): EXIF orientation is applied, alpha is composited
+ * over white, grayscale becomes RGB, then the image is resized to cover the target size and
+ * centre-cropped. The target size is the model's native size by default; `keep-aspect` picks
+ * the size of about the native area whose sides are multiples of the model's `multipleOf` and
+ * whose aspect is nearest the input's (so only a sliver is cropped); or an explicit size.
+ */
+import sharp, { type Sharp } from 'sharp';
+
+import { EdictError, ErrorCode } from './errors.js';
+import type { ModelManifest } from './manifest.js';
+
+/** Raw interleaved pixels (1 = gray, 2 = gray + alpha, 3 = RGB, 4 = RGBA). */
+export interface RawPixels {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+/** A file path, encoded bytes (PNG, JPEG, WebP, ...), a sharp instance, or raw pixels. */
+export type ImageInput = string | Buffer | Uint8Array | Sharp | RawPixels | RgbImage;
+
+export type SizePolicy = 'native' | 'keep-aspect' | { width: number; height: number };
+
+/** 8-bit RGB pixels, interleaved, row-major. */
+export class RgbImage {
+  constructor(
+    readonly data: Uint8Array,
+    readonly width: number,
+    readonly height: number,
+  ) {
+    if (data.length !== width * height * 3) {
+      throw new EdictError(ErrorCode.InvalidArgument, `RGB data has ${data.length} bytes, ${width}x${height}x3 needs ${width * height * 3}`);
+    }
+  }
+
+  toSharp(): Sharp {
+    return sharp(this.data, { raw: { width: this.width, height: this.height, channels: 3 } });
+  }
+
+  toPng(): Promise<Buffer> {
+    return this.toSharp().png().toBuffer();
+  }
+
+  /** Writes the image; the format follows the extension (.png, .jpg, .webp, ...). */
+  async toFile(path: string): Promise<void> {
+    try {
+      await this.toSharp().toFile(path);
+    } catch (error) {
+      throw new EdictError(ErrorCode.Io, `cannot write image ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+export interface ReadImageOptions {
+  size?: SizePolicy;
+  /** Inputs with more pixels than this are refused (ERR_IMAGE_TOO_LARGE). */
+  maxPixels?: number;
+}
+
+export const DEFAULT_MAX_PIXELS = 64 * 1024 * 1024;
+
+function isRawPixels(input: unknown): input is RawPixels {
+  return typeof input === 'object' && input !== null && 'data' in input && 'width' in input && 'channels' in input;
+}
+
+function toSharp(input: ImageInput, maxPixels: number): Sharp {
+  const options = { limitInputPixels: maxPixels, failOn: 'error' as const };
+  if (typeof input === 'string' || Buffer.isBuffer(input) || input instanceof Uint8Array) {
+    return sharp(input, options);
+  }
+  if (input instanceof RgbImage) return input.toSharp();
+  if (isRawPixels(input)) {
+    const { data, width, height, channels } = input;
+    if (![1, 2, 3, 4].includes(channels) || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+      throw new EdictError(ErrorCode.ImageDecode, `raw pixels need positive integer width/height and 1-4 channels, got ${width}x${height}x${channels}`);
+    }
+    if (data.length !== width * height * channels) {
+      throw new EdictError(ErrorCode.ImageDecode, `raw pixels: ${data.length} bytes given, ${width}x${height}x${channels} needs ${width * height * channels}`);
+    }
+    if (width * height > maxPixels) {
+      throw new EdictError(ErrorCode.ImageTooLarge, `image has ${width * height} pixels, the limit is ${maxPixels}`);
+    }
+    return sharp(data, { raw: { width, height, channels } });
+  }
+  if (typeof input === 'object' && input !== null && typeof (input as Sharp).clone === 'function') {
+    return (input as Sharp).clone();
+  }
+  throw new EdictError(ErrorCode.ImageDecode, 'image must be a path, a Buffer, a sharp instance or raw pixels {data, width, height, channels}');
+}
+
+/** The size an input of `width x height` is brought to under `policy`. */
+export function targetSize(
+  policy: SizePolicy,
+  input: { width: number; height: number },
+  image: ModelManifest['image'],
+): { width: number; height: number } {
+  const m = image.multipleOf;
+  if (policy === 'native') return { width: image.width, height: image.height };
+  if (policy === 'keep-aspect') {
+    const area = image.width * image.height;
+    const aspect = input.width / input.height;
+    const round = (v: number) => Math.max(m, Math.round(v / m) * m);
+    return { width: round(Math.sqrt(area * aspect)), height: round(Math.sqrt(area / aspect)) };
+  }
+  const { width, height } = policy;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < m || height < m || width % m !== 0 || height % m !== 0) {
+    throw new EdictError(ErrorCode.ImageSize, `image size must be positive multiples of ${m} for this model, got ${width}x${height}`);
+  }
+  return { width, height };
+}
+
+/** Decodes, orients, flattens and resizes an input to RGB at the size the policy picks. */
+export async function readImage(input: ImageInput, image: ModelManifest['image'], options: ReadImageOptions = {}): Promise<RgbImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const pipeline = toSharp(input, maxPixels);
+  try {
+    const oriented = pipeline.rotate();
+    const { width = 0, height = 0, orientation } = await oriented.clone().metadata();
+    // Orientations 5-8 swap the sides.
+    const size = orientation && orientation >= 5 ? { width: height, height: width } : { width, height };
+    const target = targetSize(options.size ?? 'native', size, image);
+    const { data, info } = await oriented
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(target.width, target.height, { fit: 'cover', position: 'centre' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
+    return new RgbImage(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height);
+  } catch (error) {
+    if (error instanceof EdictError) throw error;
+    const message = (error as Error).message;
+    if (/pixel limit/i.test(message)) {
+      throw new EdictError(ErrorCode.ImageTooLarge, `image exceeds the pixel limit of ${maxPixels}: ${message}`, { cause: error });
+    }
+    const what = typeof input === 'string' ? ` ${input}` : '';
+    throw new EdictError(ErrorCode.ImageDecode, `cannot decode image${what}: ${message}`, { cause: error });
+  }
+}
+
+/** Peak signal-to-noise ratio in dB between two 8-bit images of equal size (Infinity if equal). */
+export function psnr(a: Uint8Array, b: Uint8Array, mask?: Uint8Array): number {
+  if (a.length !== b.length) throw new EdictError(ErrorCode.InvalidArgument, 'psnr: images differ in size');
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (mask && !mask[Math.floor(i / 3)]) continue;
+    const d = a[i] - b[i];
+    sum += d * d;
+    count++;
+  }
+  if (count === 0) return Number.NaN;
+  const mse = sum / count;
+  return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
+}

@@ -1,0 +1,155 @@
+/**
+ * Latents: what inversion produces and generation continues from. EDICT keeps a pair (x, y);
+ * DDIM and encoded latents have x === y. The parameters needed to continue travel with them,
+ * and they save to .safetensors (F64 tensors "x" and "y", parameters as JSON in the metadata)
+ * so Python can read them too.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+
+import { z } from 'zod';
+
+import { EdictError, ErrorCode } from './errors.js';
+import { describeIssue } from './manifest.js';
+import { decodeSafeTensors, encodeSafeTensors } from './safetensors.js';
+
+export type LatentShape = [batch: number, channels: number, height: number, width: number];
+
+const paramsSchema = z.object({
+  /** The model (manifest name) that made them. */
+  model: z.string(),
+  /** encoded: scaled VAE latents; inverted: ready for generate(); generated: a result; noise: a sampling start. */
+  stage: z.enum(['encoded', 'inverted', 'generated', 'noise']),
+  method: z.enum(['edict', 'ddim', 'sdedit']).nullable(),
+  /** Per item: the prompt used (source prompt for inverted, target for generated). */
+  prompts: z.array(z.string()),
+  negativePrompts: z.array(z.string()),
+  steps: z.number().int().positive(),
+  strength: z.number().positive().max(1),
+  /** How many of the schedule's last steps the loop runs: floor(steps * strength). */
+  executed: z.number().int().nonnegative(),
+  guidance: z.array(z.number()),
+  mix: z.array(z.number()),
+  leapfrog: z.boolean(),
+  imageWidth: z.number().int().positive(),
+  imageHeight: z.number().int().positive(),
+  seed: z.number().int().nullable(),
+});
+
+export type LatentParams = z.infer<typeof paramsSchema>;
+
+export const LATENTS_FORMAT = 'edict-latents';
+
+export class Latents {
+  constructor(
+    readonly x: Float64Array,
+    readonly y: Float64Array,
+    readonly shape: LatentShape,
+    readonly params: LatentParams,
+  ) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (x.length !== count || y.length !== count) {
+      throw new EdictError(ErrorCode.InvalidArgument, `latents: shape [${shape}] needs ${count} values, x has ${x.length}, y has ${y.length}`);
+    }
+  }
+
+  get batch(): number {
+    return this.shape[0];
+  }
+
+  /** Item i of a batch, as a batch of one. */
+  item(i: number): Latents {
+    if (!Number.isInteger(i) || i < 0 || i >= this.batch) {
+      throw new EdictError(ErrorCode.InvalidArgument, `latents item ${i} out of range [0, ${this.batch})`);
+    }
+    const size = this.x.length / this.batch;
+    const pick = <T>(list: T[]) => (list.length === this.batch ? [list[i]] : list);
+    return new Latents(
+      this.x.slice(i * size, (i + 1) * size),
+      this.y.slice(i * size, (i + 1) * size),
+      [1, this.shape[1], this.shape[2], this.shape[3]],
+      {
+        ...this.params,
+        prompts: pick(this.params.prompts),
+        negativePrompts: pick(this.params.negativePrompts),
+        guidance: pick(this.params.guidance),
+        mix: pick(this.params.mix),
+      },
+    );
+  }
+
+  /** The same latents repeated `times` times along the batch. */
+  repeat(times: number): Latents {
+    if (times === 1) return this;
+    const tile = (data: Float64Array) => {
+      const out = new Float64Array(data.length * times);
+      for (let k = 0; k < times; k++) out.set(data, k * data.length);
+      return out;
+    };
+    const tileList = <T>(list: T[]) => Array.from({ length: times }, () => list).flat();
+    return new Latents(tile(this.x), tile(this.y), [this.shape[0] * times, this.shape[1], this.shape[2], this.shape[3]], {
+      ...this.params,
+      prompts: tileList(this.params.prompts),
+      negativePrompts: tileList(this.params.negativePrompts),
+      guidance: tileList(this.params.guidance),
+      mix: tileList(this.params.mix),
+    });
+  }
+
+  toSafeTensors(): Buffer {
+    return encodeSafeTensors({
+      tensors: {
+        x: { dtype: 'F64', shape: [...this.shape], data: this.x },
+        y: { dtype: 'F64', shape: [...this.shape], data: this.y },
+      },
+      metadata: { format: LATENTS_FORMAT, version: '1', params: JSON.stringify(this.params) },
+    });
+  }
+
+  static fromSafeTensors(bytes: Buffer, source = 'latents'): Latents {
+    const file = decodeSafeTensors(bytes);
+    const fail = (message: string): never => {
+      throw new EdictError(ErrorCode.LatentsFile, `${source}: ${message}`);
+    };
+    if (file.metadata.format !== LATENTS_FORMAT) fail(`not an edict latents file (metadata format is ${JSON.stringify(file.metadata.format)})`);
+    const { x, y } = file.tensors;
+    if (!x) fail('no tensor "x"');
+    const yy = y ?? x;
+    if (x.shape.length !== 4 || yy.shape.join() !== x.shape.join()) fail(`x and y must both be [B, C, h, w], got [${x.shape}] and [${yy.shape}]`);
+    let params: unknown;
+    try {
+      params = JSON.parse(file.metadata.params ?? '');
+    } catch {
+      fail('metadata "params" is not JSON');
+    }
+    const parsed = paramsSchema.safeParse(params);
+    if (!parsed.success) fail(`bad params: ${parsed.error.issues.map((i) => describeIssue(i, params)).join('; ')}`);
+    return new Latents(Float64Array.from(x.data), Float64Array.from(yy.data), x.shape as LatentShape, parsed.data!);
+  }
+
+  /** Writes to a temporary name and renames, so a crash never leaves half a file. */
+  async save(path: string): Promise<void> {
+    await writeAtomic(path, this.toSafeTensors());
+  }
+
+  static async load(path: string): Promise<Latents> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      throw new EdictError(ErrorCode.LatentsFile, `cannot read latents ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    return Latents.fromSafeTensors(bytes, path);
+  }
+}
+
+export async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.partial`;
+  try {
+    await writeFile(temporary, data);
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw new EdictError(ErrorCode.Io, `cannot write ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * model.json: the manifest of a model folder (docs/model-format.md), parsed and checked before
+ * anything is loaded, with one clear error per missing or wrong field.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { z } from 'zod';
+
+import { EdictError, ErrorCode } from './errors.js';
+
+const positiveInt = z.number().int().positive();
+const dtype = z.enum(['float16', 'bfloat16', 'float32', 'float64']);
+
+const manifestSchema = z.object({
+  format: z.literal('edict-model'),
+  version: z.literal(1),
+  name: z.string().min(1),
+  description: z.string().optional(),
+  components: z.object({
+    textEncoder: z.string().min(1),
+    unet: z.string().min(1),
+    vaeEncoder: z.string().min(1),
+    vaeDecoder: z.string().min(1),
+    tokenizer: z.string().min(1),
+  }),
+  image: z.object({ width: positiveInt, height: positiveInt, multipleOf: positiveInt }),
+  latent: z.object({ channels: positiveInt, downsample: positiveInt, scalingFactor: z.number().positive() }),
+  text: z.object({
+    maxLength: z.number().int().min(2),
+    hiddenSize: positiveInt,
+    padId: z.number().int().nonnegative(),
+    eosId: z.number().int().nonnegative().nullable(),
+  }),
+  scheduler: z.object({
+    numTrainTimesteps: z.number().int().min(2),
+    betaStart: z.number().positive().lt(1),
+    betaEnd: z.number().positive().lt(1),
+    betaSchedule: z.enum(['scaled_linear', 'linear']),
+    setAlphaToOne: z.boolean(),
+    stepsOffset: z.number().int().nonnegative(),
+    predictionType: z.enum(['epsilon', 'v_prediction']),
+  }),
+  dtypes: z.object({ cpu: dtype, cuda: dtype }),
+  source: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type ManifestData = z.infer<typeof manifestSchema>;
+
+export interface ModelManifest extends ManifestData {
+  /** The model folder, absolute. */
+  dir: string;
+  /** Absolute paths of the component files. */
+  paths: ManifestData['components'];
+}
+
+/** Describes a zod issue as "field.path: problem (got value)". */
+export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const path = issue.path.join('.');
+  let value: unknown = input;
+  for (const key of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
+  const got = value === undefined ? 'missing' : `got ${JSON.stringify(value)}`;
+  return `${path || '(root)'}: ${issue.message} (${got})`;
+}
+
+export function parseManifest(data: unknown, dir: string): ModelManifest {
+  const result = manifestSchema.safeParse(data);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => describeIssue(issue, data));
+    throw new EdictError(ErrorCode.ModelManifest, `invalid model.json in ${dir}:\n  ${problems.join('\n  ')}`);
+  }
+  const manifest = result.data;
+  const { image, latent } = manifest;
+  for (const [side, value] of [
+    ['width', image.width],
+    ['height', image.height],
+  ] as const) {
+    if (value % image.multipleOf !== 0 || value % latent.downsample !== 0) {
+      throw new EdictError(
+        ErrorCode.ModelManifest,
+        `invalid model.json in ${dir}: image.${side} ${value} is not a multiple of image.multipleOf ` +
+          `(${image.multipleOf}) and latent.downsample (${latent.downsample})`,
+      );
+    }
+  }
+  if (image.multipleOf % latent.downsample !== 0) {
+    throw new EdictError(
+      ErrorCode.ModelManifest,
+      `invalid model.json in ${dir}: image.multipleOf (${image.multipleOf}) must be a multiple of latent.downsample (${latent.downsample})`,
+    );
+  }
+  const paths = Object.fromEntries(
+    Object.entries(manifest.components).map(([key, file]) => [key, resolve(dir, file)]),
+  ) as ManifestData['components'];
+  for (const [key, path] of Object.entries(paths)) {
+    if (!existsSync(path)) {
+      throw new EdictError(ErrorCode.ModelFileMissing, `model ${manifest.name}: components.${key} file not found: ${path}`);
+    }
+  }
+  return { ...manifest, dir, paths };
+}
+
+/** Reads and validates `<dir>/model.json`. */
+export function loadManifest(dir: string): ModelManifest {
+  const folder = resolve(dir);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new EdictError(ErrorCode.ModelNotFound, `model folder not found: ${folder}`);
+  }
+  const file = join(folder, 'model.json');
+  if (!existsSync(file)) {
+    throw new EdictError(ErrorCode.ModelNotFound, `no model.json in ${folder} (not a model folder: see docs/model-format.md)`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new EdictError(ErrorCode.ModelManifest, `model.json in ${folder} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseManifest(data, folder);
+}

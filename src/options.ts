@@ -1,0 +1,145 @@
+/**
+ * Option schemas for the public API, checked in TypeScript before anything crosses into C++
+ * (as sharp validates in lib/ before src/). A bad option is an EdictError whose message names
+ * the option, what is allowed and what was given.
+ */
+import { z } from 'zod';
+
+import { EdictError, ErrorCode } from './errors.js';
+import { describeIssue } from './manifest.js';
+
+/** A progress report: `phase` is encode | invert | generate | decode. */
+export interface Progress {
+  phase: string;
+  step: number;
+  total: number;
+}
+
+export const DEFAULTS = {
+  steps: 50,
+  strength: 0.8,
+  guidance: 3,
+  mix: 0.93,
+  leapfrog: true,
+  negativePrompt: '',
+  method: 'edict',
+  seed: 0,
+} as const;
+
+const prompt = z.string({ error: 'must be a string' }).refine((s) => s.trim().length > 0, 'must not be empty');
+const prompts = z.union([prompt, z.array(prompt).min(1, 'must list at least one prompt').max(256, 'at most 256 prompts per call')]);
+const guidance = z.number().min(0, 'must be >= 0').max(100, 'must be <= 100');
+const mix = z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]');
+
+const call = {
+  signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
+  onProgress: z.custom<(event: Progress) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+  onWarning: z.custom<(message: string) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+};
+
+const sampling = {
+  steps: z.number().int('must be an integer').min(1, 'must be >= 1').max(1000, 'must be <= 1000').optional(),
+  strength: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').optional(),
+  guidance: guidance.optional(),
+  mix: mix.optional(),
+  leapfrog: z.boolean({ error: 'must be a boolean' }).optional(),
+  negativePrompt: z.string({ error: 'must be a string' }).optional(),
+};
+
+const imageOptions = {
+  size: z
+    .union([z.enum(['native', 'keep-aspect']), z.object({ width: z.number().int().positive(), height: z.number().int().positive() })], {
+      error: 'must be "native", "keep-aspect" or {width, height}',
+    })
+    .optional(),
+  seed: z.number().int('must be an integer').min(0, 'must be >= 0').max(Number.MAX_SAFE_INTEGER).optional(),
+};
+
+export const loadOptionsSchema = z.object({
+  device: z.string().optional(),
+  dtype: z.string().optional(),
+  textDtype: z.string().optional(),
+  vaeDtype: z.string().optional(),
+  threads: z.number().int('must be an integer').min(1, 'must be >= 1').max(1024).optional(),
+  exact: z.boolean({ error: 'must be a boolean' }).optional(),
+  maxPixels: z.number().int().positive().optional(),
+  stateDtype: z.enum(['float64', 'float32'], { error: 'must be "float64" or "float32"' }).optional(),
+  onWarning: call.onWarning,
+});
+
+export const invertOptionsSchema = z.object({
+  ...call,
+  ...sampling,
+  ...imageOptions,
+  prompt: prompts,
+  method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim" (SDEdit does not invert)' }).optional(),
+  sample: z.boolean().optional(),
+});
+
+export const generateOptionsSchema = z.object({
+  ...call,
+  prompt: prompts,
+  guidance: z.union([guidance, z.array(guidance).min(1)]).optional(),
+  mix: z.union([mix, z.array(mix).min(1)]).optional(),
+  negativePrompt: z.string({ error: 'must be a string' }).optional(),
+  both: z.boolean().optional(),
+});
+
+export const editOptionsSchema = z.object({
+  ...call,
+  ...sampling,
+  ...imageOptions,
+  source: prompt,
+  target: prompts,
+  method: z.enum(['edict', 'ddim', 'sdedit'], { error: 'must be "edict", "ddim" or "sdedit"' }).optional(),
+  both: z.boolean().optional(),
+  sample: z.boolean().optional(),
+});
+
+export const reconstructOptionsSchema = z.object({
+  ...call,
+  ...sampling,
+  ...imageOptions,
+  prompt: prompt,
+  method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim"' }).optional(),
+});
+
+export const sampleOptionsSchema = z.object({
+  ...call,
+  prompt: prompts,
+  steps: sampling.steps,
+  guidance: sampling.guidance,
+  mix: sampling.mix,
+  leapfrog: sampling.leapfrog,
+  negativePrompt: sampling.negativePrompt,
+  seed: imageOptions.seed,
+  method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim"' }).optional(),
+  size: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).optional(),
+});
+
+export const encodeImageOptionsSchema = z.object({ ...imageOptions, sample: z.boolean().optional() });
+
+const promptFields = new Set(['prompt', 'source', 'target']);
+
+/** Parses `value` with `schema`, or throws the EdictError that names the first bad option. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  if (value === undefined || value === null || typeof value !== 'object') {
+    throw new EdictError(ErrorCode.InvalidOption, `${what}: options must be an object, got ${value === null ? 'null' : typeof value}`);
+  }
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = String(issue.path[0] ?? '');
+  const code = promptFields.has(field) ? ErrorCode.Prompt : ErrorCode.InvalidOption;
+  const extra = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
+  throw new EdictError(code, `${what}: option ${describeIssue(issue, value)}${extra}`);
+}
+
+/** floor(steps * strength): how many of the schedule's last steps run. */
+export function executedSteps(steps: number, strength: number): number {
+  const executed = Math.floor(steps * strength);
+  if (executed < 1) {
+    throw new EdictError(ErrorCode.InvalidOption, `strength ${strength} with ${steps} steps runs no step: need steps * strength >= 1`);
+  }
+  return executed;
+}

@@ -1,0 +1,769 @@
+/**
+ * Edict: a model folder loaded on a device, and the operations users and research scripts
+ * need: edit, invert, generate, reconstruct, sample, and the building blocks (encodeImage,
+ * decodeLatents, encodePrompt). Options are validated here; every computation runs in the
+ * addon on its compute thread, so no call blocks the event loop.
+ */
+import { join } from 'node:path';
+
+import { defaultThreads, parseDevice, parseDtype, type Device, type Dtype } from './devices.js';
+import { EdictError, ErrorCode, native } from './errors.js';
+import { DEFAULT_MAX_PIXELS, psnr, readImage, RgbImage, type ImageInput, type SizePolicy } from './image.js';
+import { Latents, type LatentParams, type LatentShape } from './latents.js';
+import { loadManifest, type ModelManifest } from './manifest.js';
+import {
+  addon,
+  packageRoot,
+  type LoopKind,
+  type NativeJobOptions,
+  type NativeLoopResult,
+  type NativePipeline,
+  type NativeTensor,
+} from './native.js';
+import { gaussianNoise } from './noise.js';
+import {
+  DEFAULTS,
+  editOptionsSchema,
+  encodeImageOptionsSchema,
+  executedSteps,
+  generateOptionsSchema,
+  invertOptionsSchema,
+  loadOptionsSchema,
+  reconstructOptionsSchema,
+  sampleOptionsSchema,
+  validate,
+  type Progress,
+} from './options.js';
+import { PromptTokenizer } from './prompts.js';
+
+/** The model shipped with the package (see models/scenes/README). */
+export const bundledModelDir = join(packageRoot, 'models', 'scenes');
+
+export type Method = 'edict' | 'ddim' | 'sdedit';
+
+export interface LoadOptions {
+  /** "cpu" (default), "cuda" or "cuda:N". */
+  device?: Device;
+  /** UNet dtype; default from the model's manifest (float32 on CPU, float16 on CUDA). */
+  dtype?: Dtype;
+  /** Text encoder dtype (default float32, or float64 when dtype is float64). */
+  textDtype?: Dtype;
+  /** VAE dtype (default float32, or float64 when dtype is float64). */
+  vaeDtype?: Dtype;
+  /** Intra-op threads (default: every core). */
+  threads?: number;
+  /** CUDA: deterministic kernels and no TF32, so inversions round-trip exactly (default true). */
+  exact?: boolean;
+  /** Refuse input images with more pixels than this (default 64 Mi). */
+  maxPixels?: number;
+  /** The dtype of x, y and the coupling arithmetic (default float64; float32 for comparisons). */
+  stateDtype?: 'float64' | 'float32';
+  /** Receives warnings (truncated prompts); default: process.emitWarning. */
+  onWarning?: (message: string) => void;
+}
+
+export interface CallOptions {
+  /** Cancels the call between UNet evaluations; it rejects with ERR_CANCELLED. */
+  signal?: AbortSignal;
+  /** Per-step progress: {phase: encode | invert | generate | decode, step, total}. */
+  onProgress?: (event: Progress) => void;
+  /** Receives this call's warnings (overrides the pipeline's). */
+  onWarning?: (message: string) => void;
+}
+
+export interface SamplingOptions {
+  /** DDIM steps of the full schedule (default 50). */
+  steps?: number;
+  /** Fraction of the schedule run from the image (default 0.8): floor(steps * strength) steps. */
+  strength?: number;
+  /** Classifier-free guidance scale (default 3; 1 runs the conditional pass alone). */
+  guidance?: number;
+  /** EDICT mixing weight p in (0, 1] (default 0.93). */
+  mix?: number;
+  /** EDICT: alternate the update order on odd steps (default true). */
+  leapfrog?: boolean;
+  /** The unconditional prompt (default ""). */
+  negativePrompt?: string;
+}
+
+export interface ImageOptions {
+  /** How inputs are sized: "native" (default), "keep-aspect" or {width, height}. */
+  size?: SizePolicy;
+  /** Seed of SDEdit's noise and of posterior sampling (default 0). */
+  seed?: number;
+}
+
+export interface Timings {
+  /** Wall time of the whole call, seconds. */
+  totalSeconds: number;
+  /** Time inside UNet calls (exact on CPU; on CUDA kernels are asynchronous). */
+  unetSeconds: number;
+  unetCalls: number;
+  encodeSeconds: number;
+  invertSeconds: number;
+  generateSeconds: number;
+  decodeSeconds: number;
+}
+
+export interface GenerateResult {
+  /** The generated latents (stage "generated"), one item per prompt. */
+  latents: Latents;
+  /** Decodes of x, one per prompt. */
+  images: RgbImage[];
+  /** Decodes of y (EDICT with `both`). */
+  imagesY?: RgbImage[];
+  timings: Timings;
+  warnings: string[];
+}
+
+export interface EditResult extends GenerateResult {
+  /** The input as the model saw it (oriented, flattened, resized). */
+  input: RgbImage;
+  /** The inverted latents (EDICT and DDIM), reusable with generate(). */
+  inverted?: Latents;
+}
+
+export interface ReconstructResult {
+  /** max |z' - z| over x and y against the encoded input latent. */
+  latentMaxAbsError: number;
+  /** RMS of z' - z over x and y. */
+  latentRmsError: number;
+  /** PSNR of the reconstruction against the input pixels (dB). */
+  pixelPsnr: number;
+  /** PSNR of the VAE round trip alone against the input: the ceiling (dB). */
+  vaePsnr: number;
+  /** PSNR of the reconstruction against the VAE round trip (Infinity when identical). */
+  roundTripPsnr: number;
+  input: RgbImage;
+  image: RgbImage;
+  vaeImage: RgbImage;
+  timings: Timings;
+  warnings: string[];
+}
+
+export interface PromptEncoding {
+  /** [B, L, D] text states (the text encoder's dtype). */
+  embeddings: NativeTensor<Float32Array | Float64Array>;
+  ids: NativeTensor<BigInt64Array>;
+  warnings: string[];
+}
+
+interface Settings {
+  device: Device;
+  dtype: Dtype;
+  threads: number;
+  maxPixels: number;
+  stateDtype: 'float64' | 'float32';
+  onWarning?: (message: string) => void;
+}
+
+/** One user call: its cancel token, progress, warnings and timings. */
+class Session {
+  readonly warnings: string[] = [];
+  readonly timings: Timings = {
+    totalSeconds: 0,
+    unetSeconds: 0,
+    unetCalls: 0,
+    encodeSeconds: 0,
+    invertSeconds: 0,
+    generateSeconds: 0,
+    decodeSeconds: 0,
+  };
+  readonly options: NativeJobOptions;
+  private readonly started = performance.now();
+  private progressFailed = false;
+
+  constructor(
+    private readonly call: CallOptions,
+    private readonly settings: Settings,
+  ) {
+    if (call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled before it started');
+    const token = new (addon().CancelToken)();
+    this.options = { threads: settings.threads, cancelToken: token, onProgress: (e) => this.progress(e) };
+    call.signal?.addEventListener('abort', this.abort, { once: true });
+  }
+
+  private readonly abort = () => this.options.cancelToken?.cancel();
+
+  progress(event: Progress): void {
+    if (!this.call.onProgress || this.progressFailed) return;
+    try {
+      this.call.onProgress(event);
+    } catch (error) {
+      this.progressFailed = true;
+      this.warn(`onProgress threw and will not be called again in this call: ${(error as Error).message}`);
+    }
+  }
+
+  warn(message: string): void {
+    this.warnings.push(message);
+    const sink = this.call.onWarning ?? this.settings.onWarning;
+    if (sink) sink(message);
+    else process.emitWarning(message, { code: 'EDICT_WARNING' });
+  }
+
+  /** Runs a native call, adding its wall time to `phase`. */
+  async time<T>(phase: 'encode' | 'invert' | 'generate' | 'decode', run: () => Promise<T>): Promise<T> {
+    if (this.call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
+    const started = performance.now();
+    const result = await native(run());
+    this.timings[`${phase}Seconds`] += (performance.now() - started) / 1000;
+    if (phase === 'encode' || phase === 'decode') this.progress({ phase, step: 1, total: 1 });
+    return result;
+  }
+
+  addLoop(result: NativeLoopResult): void {
+    this.timings.unetSeconds += result.unetSeconds;
+    this.timings.unetCalls += result.unetCalls;
+  }
+
+  close(): Timings {
+    this.call.signal?.removeEventListener('abort', this.abort);
+    this.timings.totalSeconds = (performance.now() - this.started) / 1000;
+    return this.timings;
+  }
+}
+
+const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Repeats a one-element list to `length`, or checks that it already has that length. */
+function broadcast<T>(values: T[], length: number, what: string): T[] {
+  if (values.length === length) return values;
+  if (values.length === 1) return Array.from({ length }, () => values[0]);
+  throw new EdictError(ErrorCode.InvalidOption, `${what}: ${values.length} values given for a batch of ${length}`);
+}
+
+const tensor = (data: Float64Array, shape: number[]): NativeTensor<Float64Array> => ({ data, shape });
+
+export class Edict {
+  private handle: NativePipeline | null;
+
+  private constructor(
+    /** The validated manifest of the loaded model folder. */
+    readonly manifest: ModelManifest,
+    handle: NativePipeline,
+    private readonly tokenizer: PromptTokenizer,
+    private readonly settings: Settings,
+  ) {
+    this.handle = handle;
+  }
+
+  /**
+   * Loads a model folder (default: the bundled model). Validates model.json first: each
+   * missing or wrong field is named in the error.
+   */
+  static async load(dir: string = bundledModelDir, options: LoadOptions = {}): Promise<Edict> {
+    const o = validate(loadOptionsSchema, options, 'Edict.load');
+    const manifest = loadManifest(dir);
+    const tokenizer = PromptTokenizer.fromManifest(manifest);
+    const device = parseDevice(o.device ?? 'cpu');
+    const dtype = parseDtype(o.dtype ?? manifest.dtypes[device === 'cpu' ? 'cpu' : 'cuda']);
+    const componentDefault: Dtype = dtype === 'float64' ? 'float64' : 'float32';
+    const settings: Settings = {
+      device,
+      dtype,
+      threads: o.threads ?? defaultThreads(),
+      maxPixels: o.maxPixels ?? DEFAULT_MAX_PIXELS,
+      stateDtype: o.stateDtype ?? 'float64',
+      onWarning: o.onWarning,
+    };
+    const { paths, latent, text, scheduler } = manifest;
+    const handle = await native(
+      addon().loadPipeline(
+        {
+          textEncoder: paths.textEncoder,
+          unet: paths.unet,
+          vaeEncoder: paths.vaeEncoder,
+          vaeDecoder: paths.vaeDecoder,
+          device,
+          unetDtype: dtype,
+          textDtype: parseDtype(o.textDtype ?? componentDefault),
+          vaeDtype: parseDtype(o.vaeDtype ?? componentDefault),
+          latentChannels: latent.channels,
+          downsample: latent.downsample,
+          scalingFactor: latent.scalingFactor,
+          maxLength: text.maxLength,
+          hiddenSize: text.hiddenSize,
+          exact: o.exact ?? true,
+          scheduler,
+        },
+        { threads: settings.threads },
+      ),
+    );
+    return new Edict(manifest, handle, tokenizer, settings);
+  }
+
+  get device(): Device {
+    return this.settings.device;
+  }
+
+  /** The UNet dtype. */
+  get dtype(): Dtype {
+    return this.settings.dtype;
+  }
+
+  get disposed(): boolean {
+    return this.handle === null;
+  }
+
+  /** Frees the model (after calls already queued finish). Later calls fail with ERR_DISPOSED. */
+  async dispose(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    if (handle) await native(handle.dispose());
+  }
+
+  private native(): NativePipeline {
+    if (!this.handle) throw new EdictError(ErrorCode.Disposed, 'the pipeline was disposed');
+    return this.handle;
+  }
+
+  private async run<T>(call: CallOptions, body: (session: Session) => Promise<T>): Promise<T> {
+    this.native();
+    const session = new Session(call, this.settings);
+    try {
+      return await body(session);
+    } finally {
+      session.close();
+    }
+  }
+
+  private tokenize(prompts: string[], session: Session): NativeTensor<BigInt64Array> {
+    const encoded = this.tokenizer.encode(prompts);
+    for (const warning of encoded.warnings) session.warn(warning);
+    return { data: encoded.ids, shape: encoded.shape };
+  }
+
+  // ---- building blocks -------------------------------------------------------------------
+
+  /** Token ids and text-encoder states of prompts ([B, L, D]). */
+  async encodePrompt(prompt: string | string[], call: CallOptions = {}): Promise<PromptEncoding> {
+    const prompts = list(prompt);
+    if (prompts.length === 0 || !prompts.every((p) => typeof p === 'string')) {
+      throw new EdictError(ErrorCode.Prompt, 'encodePrompt: prompts must be strings');
+    }
+    return this.run(call, async (session) => {
+      const ids = this.tokenize(prompts, session);
+      const embeddings = await session.time('encode', () => this.native().encodeText(ids, session.options));
+      return { embeddings, ids, warnings: session.warnings };
+    });
+  }
+
+  /** Reads images, brings them to one size the model accepts, and encodes them to latents. */
+  async encodeImage(
+    image: ImageInput | ImageInput[],
+    options: ImageOptions & { sample?: boolean } & CallOptions = {},
+  ): Promise<Latents> {
+    const o = validate(encodeImageOptionsSchema, options, 'encodeImage');
+    return this.run(options, async (session) => (await this.encode(list(image), o, session)).latents);
+  }
+
+  /** Decodes latents (x, or y) to RGB images. */
+  async decodeLatents(latents: Latents, options: { which?: 'x' | 'y' } & CallOptions = {}): Promise<RgbImage[]> {
+    if (!(latents instanceof Latents)) throw new EdictError(ErrorCode.InvalidOption, 'decodeLatents: expected a Latents object');
+    return this.run(options, (session) => this.decode(latents, options.which ?? 'x', session));
+  }
+
+  private async readImages(images: ImageInput[], size: SizePolicy | undefined): Promise<RgbImage[]> {
+    if (images.length === 0) throw new EdictError(ErrorCode.InvalidOption, 'no image given');
+    const read = await Promise.all(
+      images.map((image) => readImage(image, this.manifest.image, { size, maxPixels: this.settings.maxPixels })),
+    );
+    const [first] = read;
+    if (read.some((r) => r.width !== first.width || r.height !== first.height)) {
+      throw new EdictError(ErrorCode.ImageSize, 'images in one batch must come out the same size: use size "native" or an explicit size');
+    }
+    return read;
+  }
+
+  private async encode(
+    images: ImageInput[],
+    o: { size?: SizePolicy; sample?: boolean; seed?: number },
+    session: Session,
+  ): Promise<{ latents: Latents; inputs: RgbImage[] }> {
+    const inputs = await this.readImages(images, o.size);
+    const { width, height } = inputs[0];
+    const pixels = new Uint8Array(inputs.length * width * height * 3);
+    inputs.forEach((image, i) => pixels.set(image.data, i * image.data.length));
+    const { channels, downsample } = this.manifest.latent;
+    const shape: LatentShape = [inputs.length, channels, height / downsample, width / downsample];
+    const seed = o.seed ?? DEFAULTS.seed;
+    const noise = o.sample ? tensor(gaussianNoise(shape.reduce((a, b) => a * b, 1), seed), shape) : null;
+    const z = await session.time('encode', () =>
+      this.native().encodeImage({ data: pixels, shape: [inputs.length, height, width, 3] }, noise, session.options),
+    );
+    const latents = new Latents(z.data, z.data, shape, {
+      model: this.manifest.name,
+      stage: 'encoded',
+      method: null,
+      prompts: [],
+      negativePrompts: [],
+      steps: DEFAULTS.steps,
+      strength: 1,
+      executed: 0,
+      guidance: [],
+      mix: [],
+      leapfrog: DEFAULTS.leapfrog,
+      imageWidth: width,
+      imageHeight: height,
+      seed: o.sample ? seed : null,
+    });
+    return { latents, inputs };
+  }
+
+  private async decode(latents: Latents, which: 'x' | 'y', session: Session): Promise<RgbImage[]> {
+    const bytes = await session.time('decode', () =>
+      this.native().decodeLatents(tensor(which === 'x' ? latents.x : latents.y, latents.shape), session.options),
+    );
+    const [batch, height, width] = bytes.shape;
+    const size = height * width * 3;
+    return Array.from({ length: batch }, (_, i) => new RgbImage(bytes.data.slice(i * size, (i + 1) * size), width, height));
+  }
+
+  private checkModel(latents: Latents): void {
+    const { channels } = this.manifest.latent;
+    if (latents.shape[1] !== channels) {
+      throw new EdictError(
+        ErrorCode.LatentsFile,
+        `latents have ${latents.shape[1]} channels, model ${this.manifest.name} uses ${channels}`,
+      );
+    }
+  }
+
+  // ---- loops -----------------------------------------------------------------------------
+
+  private async loop(
+    kind: LoopKind,
+    start: { x: Float64Array; y?: Float64Array; noise?: Float64Array; shape: LatentShape },
+    settings: {
+      prompts: string[];
+      negativePrompt: string;
+      guidance: number[];
+      mix: number[];
+      steps: number;
+      executed: number;
+      leapfrog: boolean;
+    },
+    session: Session,
+  ): Promise<NativeLoopResult> {
+    const batch = start.shape[0];
+    const phase = kind.endsWith('invert') ? 'invert' : 'generate';
+    const request = {
+      kind,
+      x: tensor(start.x, start.shape),
+      y: start.y ? tensor(start.y, start.shape) : undefined,
+      noise: start.noise ? tensor(start.noise, start.shape) : undefined,
+      condIds: this.tokenize(settings.prompts, session),
+      uncondIds: this.tokenize(Array.from({ length: batch }, () => settings.negativePrompt), session),
+      guidance: tensor(Float64Array.from(settings.guidance), [batch]),
+      mix: tensor(Float64Array.from(settings.mix), [batch]),
+      steps: settings.steps,
+      executed: settings.executed,
+      leapfrog: settings.leapfrog,
+      stateDtype: this.settings.stateDtype,
+    };
+    const result = await session.time(phase, () => this.native().run(request, session.options));
+    session.addLoop(result);
+    return result;
+  }
+
+  private async invertLatents(
+    encoded: Latents,
+    o: {
+      prompt: string | string[];
+      method?: 'edict' | 'ddim';
+      steps?: number;
+      strength?: number;
+      guidance?: number;
+      mix?: number;
+      leapfrog?: boolean;
+      negativePrompt?: string;
+    },
+    session: Session,
+  ): Promise<Latents> {
+    this.checkModel(encoded);
+    if (encoded.params.stage !== 'encoded') {
+      throw new EdictError(ErrorCode.InvalidOption, `invert: latents must be encoded images (stage "encoded"), got stage "${encoded.params.stage}"`);
+    }
+    const batch = encoded.batch;
+    const method = o.method ?? 'edict';
+    const steps = o.steps ?? DEFAULTS.steps;
+    const strength = o.strength ?? DEFAULTS.strength;
+    const executed = executedSteps(steps, strength);
+    const prompts = broadcast(list(o.prompt), batch, 'invert: prompt');
+    const negativePrompt = o.negativePrompt ?? DEFAULTS.negativePrompt;
+    const guidance = Array.from({ length: batch }, () => o.guidance ?? DEFAULTS.guidance);
+    const mix = Array.from({ length: batch }, () => o.mix ?? DEFAULTS.mix);
+    const leapfrog = o.leapfrog ?? DEFAULTS.leapfrog;
+    const result = await this.loop(
+      method === 'edict' ? 'edict-invert' : 'ddim-invert',
+      { x: encoded.x, y: method === 'edict' ? encoded.y : undefined, shape: encoded.shape },
+      { prompts, negativePrompt, guidance, mix, steps, executed, leapfrog },
+      session,
+    );
+    return new Latents(result.x.data, result.y.data, encoded.shape, {
+      ...encoded.params,
+      stage: 'inverted',
+      method,
+      prompts,
+      negativePrompts: prompts.map(() => negativePrompt),
+      steps,
+      strength,
+      executed,
+      guidance,
+      mix,
+      leapfrog,
+    });
+  }
+
+  private async generateLatents(
+    start: Latents,
+    o: {
+      prompt: string | string[];
+      guidance?: number | number[];
+      mix?: number | number[];
+      negativePrompt?: string;
+      both?: boolean;
+    },
+    session: Session,
+  ): Promise<GenerateResult> {
+    this.checkModel(start);
+    const { params } = start;
+    if (params.stage !== 'inverted' && params.stage !== 'noise') {
+      throw new EdictError(ErrorCode.InvalidOption, `generate: latents must be inverted (or noise), got stage "${params.stage}"`);
+    }
+    if (params.method !== 'edict' && params.method !== 'ddim') {
+      throw new EdictError(ErrorCode.InvalidOption, `generate: cannot continue latents of method ${params.method}`);
+    }
+    const prompts = list(o.prompt);
+    let latents = start;
+    if (start.batch === 1 && prompts.length > 1) latents = start.repeat(prompts.length);
+    const batch = latents.batch;
+    const targetPrompts = broadcast(prompts, batch, 'generate: prompt');
+    const guidance = o.guidance === undefined ? broadcast(latents.params.guidance, batch, 'guidance') : broadcast(list(o.guidance), batch, 'generate: guidance');
+    const mix = o.mix === undefined ? broadcast(latents.params.mix, batch, 'mix') : broadcast(list(o.mix), batch, 'generate: mix');
+    const negativePrompt = o.negativePrompt ?? latents.params.negativePrompts[0] ?? DEFAULTS.negativePrompt;
+    const edict = params.method === 'edict';
+    const result = await this.loop(
+      edict ? 'edict-generate' : 'ddim-generate',
+      { x: latents.x, y: edict ? latents.y : undefined, shape: latents.shape },
+      { prompts: targetPrompts, negativePrompt, guidance, mix, steps: params.steps, executed: params.executed, leapfrog: params.leapfrog },
+      session,
+    );
+    const generated = new Latents(result.x.data, result.y.data, latents.shape, {
+      ...latents.params,
+      stage: 'generated',
+      prompts: targetPrompts,
+      negativePrompts: targetPrompts.map(() => negativePrompt),
+      guidance,
+      mix,
+    });
+    const images = await this.decode(generated, 'x', session);
+    const imagesY = o.both && edict ? await this.decode(generated, 'y', session) : undefined;
+    return { latents: generated, images, imagesY, timings: session.timings, warnings: session.warnings };
+  }
+
+  // ---- the public operations ---------------------------------------------------------------
+
+  /**
+   * Inverts images (or encoded latents) to latents with the prompt that describes them.
+   * EDICT's inversion is exact: generate() with the same prompt returns the input latent.
+   */
+  async invert(
+    image: ImageInput | ImageInput[] | Latents,
+    options: SamplingOptions & ImageOptions & CallOptions & { prompt: string | string[]; method?: 'edict' | 'ddim'; sample?: boolean },
+  ): Promise<Latents> {
+    const o = validate(invertOptionsSchema, options, 'invert');
+    return this.run(options, async (session) => {
+      const encoded = image instanceof Latents ? image : (await this.encode(list(image), o, session)).latents;
+      return this.invertLatents(encoded, o, session);
+    });
+  }
+
+  /**
+   * Generates from inverted latents with target prompts. One latent and K prompts run as a
+   * batch of K (one inversion, many edits); B latents take B prompts (or one for all).
+   * Steps, strength, method and leapfrog come from the latents; guidance and mix default to
+   * the inversion's and may be set per prompt.
+   */
+  async generate(
+    latents: Latents,
+    options: CallOptions & {
+      prompt: string | string[];
+      guidance?: number | number[];
+      mix?: number | number[];
+      negativePrompt?: string;
+      both?: boolean;
+    },
+  ): Promise<GenerateResult> {
+    if (!(latents instanceof Latents)) throw new EdictError(ErrorCode.InvalidOption, 'generate: expected a Latents object');
+    const o = validate(generateOptionsSchema, options, 'generate');
+    return this.run(options, (session) => this.generateLatents(latents, o, session));
+  }
+
+  /**
+   * Edits an image: invert with `source`, regenerate with each `target` (a list runs as one
+   * batch after a single inversion). method "sdedit" noises the image with `seed` instead.
+   */
+  async edit(
+    image: ImageInput,
+    options: SamplingOptions &
+      ImageOptions &
+      CallOptions & { source: string; target: string | string[]; method?: Method; both?: boolean; sample?: boolean },
+  ): Promise<EditResult> {
+    const o = validate(editOptionsSchema, options, 'edit');
+    return this.run(options, async (session) => {
+      const { latents: encoded, inputs } = await this.encode([image], o, session);
+      const method = o.method ?? DEFAULTS.method;
+      if (method === 'sdedit') {
+        const result = await this.sdedit(encoded, o, session);
+        return { ...result, input: inputs[0] };
+      }
+      const inverted = await this.invertLatents(encoded, { ...o, method, prompt: o.source }, session);
+      const generated = await this.generateLatents(inverted, { prompt: o.target, both: o.both }, session);
+      return { ...generated, input: inputs[0], inverted };
+    });
+  }
+
+  private async sdedit(
+    encoded: Latents,
+    o: { target: string | string[]; steps?: number; strength?: number; guidance?: number; negativePrompt?: string; seed?: number },
+    session: Session,
+  ): Promise<GenerateResult> {
+    const targets = list(o.target);
+    const start = encoded.repeat(targets.length);
+    const steps = o.steps ?? DEFAULTS.steps;
+    const strength = o.strength ?? DEFAULTS.strength;
+    const executed = executedSteps(steps, strength);
+    const seed = o.seed ?? DEFAULTS.seed;
+    // The same noise for every target, so the targets differ only by their prompt.
+    const itemNoise = gaussianNoise(encoded.x.length, seed);
+    const noise = new Float64Array(start.x.length);
+    for (let i = 0; i < targets.length; i++) noise.set(itemNoise, i * itemNoise.length);
+    const guidance = targets.map(() => o.guidance ?? DEFAULTS.guidance);
+    const negativePrompt = o.negativePrompt ?? DEFAULTS.negativePrompt;
+    const result = await this.loop(
+      'sdedit',
+      { x: start.x, noise, shape: start.shape },
+      { prompts: targets, negativePrompt, guidance, mix: targets.map(() => 1), steps, executed, leapfrog: false },
+      session,
+    );
+    const latents = new Latents(result.x.data, result.x.data, start.shape, {
+      ...encoded.params,
+      stage: 'generated',
+      method: 'sdedit',
+      prompts: targets,
+      negativePrompts: targets.map(() => negativePrompt),
+      steps,
+      strength,
+      executed,
+      guidance,
+      mix: targets.map(() => 1),
+      leapfrog: false,
+      seed,
+    });
+    const images = await this.decode(latents, 'x', session);
+    return { latents, images, timings: session.timings, warnings: session.warnings };
+  }
+
+  /**
+   * Inverts with `prompt` and regenerates with the same prompt, and measures how far the
+   * result is from the start: latent errors (max abs, RMS) and pixel PSNRs.
+   */
+  async reconstruct(
+    image: ImageInput | Latents,
+    options: SamplingOptions & ImageOptions & CallOptions & { prompt: string; method?: 'edict' | 'ddim' },
+  ): Promise<ReconstructResult> {
+    const o = validate(reconstructOptionsSchema, options, 'reconstruct');
+    return this.run(options, async (session) => {
+      let encoded: Latents;
+      let input: RgbImage;
+      if (image instanceof Latents) {
+        encoded = image;
+        [input] = await this.decode(image.item(0), 'x', session);
+      } else {
+        const read = await this.encode([image], o, session);
+        encoded = read.latents;
+        input = read.inputs[0];
+      }
+      const inverted = await this.invertLatents(encoded.item(0), o, session);
+      const regenerated = await this.generateLatents(inverted, { prompt: o.prompt }, session);
+      const { x, y } = regenerated.latents;
+      const z = encoded.item(0).x;
+      let maxAbs = 0;
+      let squares = 0;
+      const pairs = o.method === 'ddim' ? [x] : [x, y];
+      for (const values of pairs) {
+        for (let i = 0; i < z.length; i++) {
+          const d = Math.abs(values[i] - z[i]);
+          maxAbs = Math.max(maxAbs, d);
+          squares += d * d;
+        }
+      }
+      const [vaeImage] = await this.decode(encoded.item(0), 'x', session);
+      const image_ = regenerated.images[0];
+      return {
+        latentMaxAbsError: maxAbs,
+        latentRmsError: Math.sqrt(squares / (z.length * pairs.length)),
+        pixelPsnr: psnr(image_.data, input.data),
+        vaePsnr: psnr(vaeImage.data, input.data),
+        roundTripPsnr: psnr(image_.data, vaeImage.data),
+        input,
+        image: image_,
+        vaeImage,
+        timings: session.timings,
+        warnings: session.warnings,
+      };
+    });
+  }
+
+  /** Text to image: seeded noise, then the full schedule with each prompt. */
+  async sample(
+    options: CallOptions & {
+      prompt: string | string[];
+      steps?: number;
+      guidance?: number;
+      mix?: number;
+      leapfrog?: boolean;
+      negativePrompt?: string;
+      seed?: number;
+      method?: 'edict' | 'ddim';
+      size?: { width: number; height: number };
+    },
+  ): Promise<GenerateResult> {
+    const o = validate(sampleOptionsSchema, options, 'sample');
+    return this.run(options, async (session) => {
+      const prompts = list(o.prompt);
+      const { channels, downsample } = this.manifest.latent;
+      const size = o.size ?? { width: this.manifest.image.width, height: this.manifest.image.height };
+      const m = this.manifest.image.multipleOf;
+      if (size.width % m !== 0 || size.height % m !== 0) {
+        throw new EdictError(ErrorCode.ImageSize, `sample: size must be multiples of ${m}, got ${size.width}x${size.height}`);
+      }
+      const shape: LatentShape = [prompts.length, channels, size.height / downsample, size.width / downsample];
+      const seed = o.seed ?? DEFAULTS.seed;
+      const itemSize = shape[1] * shape[2] * shape[3];
+      // Item i gets seed + i, so a prompt's sample does not depend on its batch neighbours.
+      const noise = new Float64Array(itemSize * prompts.length);
+      prompts.forEach((_, i) => noise.set(gaussianNoise(itemSize, seed + i), i * itemSize));
+      const steps = o.steps ?? DEFAULTS.steps;
+      const params: LatentParams = {
+        model: this.manifest.name,
+        stage: 'noise',
+        method: o.method ?? 'ddim',
+        prompts,
+        negativePrompts: prompts.map(() => o.negativePrompt ?? DEFAULTS.negativePrompt),
+        steps,
+        strength: 1,
+        executed: steps,
+        guidance: prompts.map(() => o.guidance ?? DEFAULTS.guidance),
+        mix: prompts.map(() => o.mix ?? DEFAULTS.mix),
+        leapfrog: o.leapfrog ?? DEFAULTS.leapfrog,
+        imageWidth: size.width,
+        imageHeight: size.height,
+        seed,
+      };
+      return this.generateLatents(new Latents(noise, noise, shape, params), { prompt: prompts }, session);
+    });
+  }
+}
