@@ -1,5 +1,7 @@
 #include "pipeline.h"
 
+#include <c10/core/DeviceGuard.h>
+
 #include <chrono>
 
 #include "addon.h"
@@ -153,6 +155,8 @@ std::shared_ptr<const PipelineState> PipelineState::Load(const PipelineConfig& c
 }
 
 at::Tensor PipelineState::EncodeText(const at::Tensor& ids) const {
+  // Kernels and allocations without an explicit device go to this pipeline's GPU (cuda:N).
+  c10::DeviceGuard device_guard(device_);
   if (ids.dim() != 2) Invalid("token ids must be [B, L], got " + ShapeString(ids.sizes()));
   at::Tensor states = text_.Forward({ids.to(device_, at::kLong)});
   ExpectShape(text_, states, {ids.size(0), ids.size(1), config_.hiddenSize});
@@ -167,6 +171,8 @@ void PipelineState::CheckLatents(const at::Tensor& latents, const std::string& w
 }
 
 at::Tensor PipelineState::EncodeImage(const at::Tensor& pixels, const at::Tensor& noise) const {
+  // Kernels and allocations without an explicit device go to this pipeline's GPU (cuda:N).
+  c10::DeviceGuard device_guard(device_);
   if (pixels.dim() != 4 || pixels.size(3) != 3 || pixels.scalar_type() != at::kByte) {
     Invalid("pixels must be uint8 [B, H, W, 3], got " + ShapeString(pixels.sizes()));
   }
@@ -196,6 +202,8 @@ at::Tensor PipelineState::EncodeImage(const at::Tensor& pixels, const at::Tensor
 }
 
 at::Tensor PipelineState::DecodeLatents(const at::Tensor& latents) const {
+  // Kernels and allocations without an explicit device go to this pipeline's GPU (cuda:N).
+  c10::DeviceGuard device_guard(device_);
   CheckLatents(latents, "latents");
   const int64_t ds = config_.downsample;
   at::Tensor input = (latents.to(device_, at::kDouble) / config_.scalingFactor).to(vae_decoder_.dtype());
@@ -209,6 +217,8 @@ at::Tensor PipelineState::DecodeLatents(const at::Tensor& latents) const {
 }
 
 LoopResult PipelineState::RunLoop(const LoopRequest& request, const JobContext& ctx) const {
+  // Kernels and allocations without an explicit device go to this pipeline's GPU (cuda:N).
+  c10::DeviceGuard device_guard(device_);
   const auto started = std::chrono::steady_clock::now();
   CheckLatents(request.x, "x");
   const c10::ScalarType state = StateDtype(request.stateDtype);

@@ -72,6 +72,8 @@ export const invertOptionsSchema = z.object({
   ...sampling,
   ...imageOptions,
   prompt: prompts,
+  guidance: z.union([guidance, z.array(guidance).min(1)]).optional(),
+  mix: z.union([mix, z.array(mix).min(1)]).optional(),
   method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim" (SDEdit does not invert)' }).optional(),
   sample: z.boolean().optional(),
 });

@@ -474,8 +474,8 @@ export class Edict {
       method?: 'edict' | 'ddim';
       steps?: number;
       strength?: number;
-      guidance?: number;
-      mix?: number;
+      guidance?: number | number[];
+      mix?: number | number[];
       leapfrog?: boolean;
       negativePrompt?: string;
     },
@@ -492,8 +492,8 @@ export class Edict {
     const executed = executedSteps(steps, strength);
     const prompts = broadcast(list(o.prompt), batch, 'invert: prompt');
     const negativePrompt = o.negativePrompt ?? DEFAULTS.negativePrompt;
-    const guidance = Array.from({ length: batch }, () => o.guidance ?? DEFAULTS.guidance);
-    const mix = Array.from({ length: batch }, () => o.mix ?? DEFAULTS.mix);
+    const guidance = broadcast(list(o.guidance ?? DEFAULTS.guidance), batch, 'invert: guidance');
+    const mix = broadcast(list(o.mix ?? DEFAULTS.mix), batch, 'invert: mix');
     const leapfrog = o.leapfrog ?? DEFAULTS.leapfrog;
     const result = await this.loop(
       method === 'edict' ? 'edict-invert' : 'ddim-invert',
@@ -568,10 +568,19 @@ export class Edict {
   /**
    * Inverts images (or encoded latents) to latents with the prompt that describes them.
    * EDICT's inversion is exact: generate() with the same prompt returns the input latent.
+   * A batch may carry one prompt, guidance and mix per item (or one for all).
    */
   async invert(
     image: ImageInput | ImageInput[] | Latents,
-    options: SamplingOptions & ImageOptions & CallOptions & { prompt: string | string[]; method?: 'edict' | 'ddim'; sample?: boolean },
+    options: Omit<SamplingOptions, 'guidance' | 'mix'> &
+      ImageOptions &
+      CallOptions & {
+        prompt: string | string[];
+        guidance?: number | number[];
+        mix?: number | number[];
+        method?: 'edict' | 'ddim';
+        sample?: boolean;
+      },
   ): Promise<Latents> {
     const o = validate(invertOptionsSchema, options, 'invert');
     return this.run(options, async (session) => {
