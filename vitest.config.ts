@@ -8,6 +8,9 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,
+    // Two test files run at once on a 2-core machine: one intra-op thread each, or OpenMP
+    // workers spin against each other (a call can get 30x slower). EDICT_THREADS overrides.
+    env: { EDICT_THREADS: process.env.EDICT_THREADS ?? '1' },
     hookTimeout: 300_000,
   },
 });

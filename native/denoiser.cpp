@@ -11,11 +11,8 @@ at::Tensor Denoiser::operator()(const at::Tensor& z, int64_t t,
                                 const Conditioning& conditioning) const {
   const int64_t batch = z.size(0);
   at::Tensor sample = z.to(unet_.dtype());
-  at::Tensor context = conditioning.cond;
-  if (conditioning.guided) {
-    sample = at::cat({sample, sample});
-    context = at::cat({conditioning.uncond, conditioning.cond});
-  }
+  if (conditioning.guided) sample = at::cat({sample, sample});
+  const at::Tensor& context = conditioning.context;
   at::Tensor timesteps =
       at::full({sample.size(0)}, t, at::TensorOptions().dtype(at::kLong).device(z.device()));
 

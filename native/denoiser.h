@@ -11,8 +11,9 @@
 namespace edict {
 
 struct Conditioning {
-  at::Tensor cond;      // [B, L, D], UNet dtype, on the device
-  at::Tensor uncond;    // [B, L, D], undefined when !guided
+  // The UNet's encoder_hidden_states for the whole loop, UNet dtype, on the device:
+  // [uncond; cond] ([2B, L, D]) when guided, cond alone ([B, L, D]) when not.
+  at::Tensor context;
   at::Tensor guidance;  // [B, 1, 1, 1], state dtype, on the device
   bool guided = false;  // false when every guidance is exactly 1
 };

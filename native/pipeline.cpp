@@ -227,9 +227,11 @@ LoopResult PipelineState::RunLoop(const LoopRequest& request, const JobContext& 
   const int64_t batch = request.x.size(0);
 
   Conditioning conditioning;
-  conditioning.cond = EncodeText(request.condIds).to(unet_.dtype());
+  // Decided on the host copy: no device round trip.
   conditioning.guided = (request.guidance != 1.0).any().item<bool>();
-  if (conditioning.guided) conditioning.uncond = EncodeText(request.uncondIds).to(unet_.dtype());
+  at::Tensor cond = EncodeText(request.condIds).to(unet_.dtype());
+  conditioning.context =
+      conditioning.guided ? at::cat({EncodeText(request.uncondIds).to(unet_.dtype()), cond}) : cond;
   conditioning.guidance = request.guidance.to(on_device).view({batch, 1, 1, 1});
 
   Denoiser eps(unet_, schedule, config_.scheduler.predictionType == "v_prediction");
