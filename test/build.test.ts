@@ -48,17 +48,20 @@ describe('libtorch discovery', () => {
 
 describe.runIf(process.env.EDICT_TEST_GYP === '1')('node-gyp build', () => {
   it('builds a loadable addon from binding.gyp that runs a fixture component', () => {
-    // A copy of what binding.gyp needs, so the node-gyp build/ does not replace cmake-js's.
-    const dir = tempDir('edict-gyp-');
+    // A copy of what binding.gyp needs, so node-gyp's build/ does not replace cmake-js's. It
+    // lives in build-gyp/ (git-ignored) with the sources' timestamps, so a second run only
+    // re-makes what changed.
+    const dir = join(repoRoot, 'build-gyp', 'project');
     for (const path of ['binding.gyp', 'package.json', 'native', 'scripts/libtorch.mjs', 'scripts/native-sources.mjs', 'scripts/torch-probe']) {
       mkdirSync(join(dir, path, '..'), { recursive: true });
-      cpSync(join(repoRoot, path), join(dir, path), { recursive: true });
+      cpSync(join(repoRoot, path), join(dir, path), { recursive: true, preserveTimestamps: true });
     }
-    symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-    const args = ['rebuild', '--jobs', 'max'];
-    if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
-    const build = spawnSync(bin('node-gyp'), args, { cwd: dir, encoding: 'utf8' });
-    expect(build.status, build.stderr.slice(-4000)).toBe(0);
+    if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+    const nodedir = !process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h') ? ['--nodedir=/usr'] : [];
+    for (const step of [['configure', ...nodedir], ['build', '--jobs', 'max']]) {
+      const run = spawnSync(bin('node-gyp'), step, { cwd: dir, encoding: 'utf8' });
+      expect(run.status, `node-gyp ${step[0]}: ${run.stderr.slice(-4000)}`).toBe(0);
+    }
     const addonPath = join(dir, 'build', 'Release', 'edict.node');
     expect(existsSync(addonPath)).toBe(true);
 
