@@ -23,6 +23,8 @@ if ! node scripts/libtorch.mjs cmake-dir >/dev/null 2>&1; then
 fi
 if command -v dpkg >/dev/null; then
   dpkg -s libopenblas0-pthread >/dev/null 2>&1 || packages+=(libopenblas0-pthread)
+  # a font for the labels of "edict sweep" contact sheets (sharp renders SVG text with it)
+  dpkg -s fonts-dejavu-core >/dev/null 2>&1 || packages+=(fonts-dejavu-core)
 fi
 command -v cmake >/dev/null || packages+=(cmake)
 command -v g++ >/dev/null || packages+=(g++)

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/**
+ * The `edict` command line. Parsing by commander; each command lives in its own file.
+ * Exit codes: 0 success, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C), 143 SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { packageRoot } from '../native.js';
+import { bundledModelDir } from '../pipeline.js';
+import { interrupt } from './context.js';
+import { registerEdit } from './edit.js';
+import { registerEncode } from './encode.js';
+import { reportError } from './errors.js';
+import { registerGenerate } from './generate.js';
+import { registerInfo } from './info.js';
+import { registerInvert } from './invert.js';
+import { deviceArg, dtypeArg, examples, threadsArg } from './options.js';
+import { jsonLine, removePendingFiles } from './output.js';
+import { PROGRESS_MODES } from './progress.js';
+import { registerReconstruct } from './reconstruct.js';
+import { registerSweep } from './sweep.js';
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('edict');
+  // Settings first: commands created by program.command() inherit them.
+  program
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError(true)
+    .description('Text-guided image editing by EDICT: exact diffusion inversion, with DDIM inversion and SDEdit baselines.')
+    .version(version(), '-V, --version')
+    .addOption(new Option('--model <dir>', 'model folder').default(bundledModelDir, 'the bundled model'))
+    .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').argParser(deviceArg).default('cpu'))
+    .addOption(new Option('--dtype <dtype>', 'UNet dtype: float16, bfloat16, float32, float64 (default: the model\'s for the device)').argParser(dtypeArg))
+    .addOption(new Option('--threads <n>', 'intra-op threads (default: EDICT_THREADS, else every core)').argParser(threadsArg))
+    .option('--json', 'print one JSON record per result on stdout (no prose)')
+    .addOption(
+      new Option('--progress <mode>', 'progress on stderr: auto (bars on a terminal, nothing on a pipe), bar, json, none')
+        .choices(PROGRESS_MODES)
+        .default('auto'),
+    )
+    .option('--verbose', 'print stack traces with errors')
+    .addHelpText(
+      'after',
+      examples([
+        'edict edit dog.png --source "a dog" --target "a cat" -o cat.png',
+        'edict invert dog.png --prompt "a dog" -o dog.safetensors && edict generate dog.safetensors --prompt "a cat" -o cat.png',
+        'edict reconstruct dog.png --prompt "a dog"',
+        'edict sweep dog.png --source "a dog" --target "a cat" --mix 0.9,0.93,0.97 --guidance 1,3,5 -o sweep/',
+        'edict info',
+      ]) +
+        '\nExit codes: 0 success, 1 runtime error (error CODE: message), 2 usage error, 130 interrupted.\n' +
+        'Run "edict COMMAND --help" for the options of a command.\n',
+    );
+  registerEdit(program);
+  registerEncode(program);
+  registerInvert(program);
+  registerGenerate(program);
+  registerReconstruct(program);
+  registerSweep(program);
+  registerInfo(program);
+  return program;
+}
+
+/** Runs the CLI on `argv` (process.argv form) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let signalName: 'SIGINT' | 'SIGTERM' | undefined;
+  const onSignal = (name: 'SIGINT' | 'SIGTERM') => () => {
+    if (signalName) {
+      // A second signal: stop now, removing any staged temporary file.
+      removePendingFiles();
+      process.exit(name === 'SIGTERM' ? 143 : 130);
+    }
+    signalName = name;
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal('SIGINT'));
+  process.on('SIGTERM', onSignal('SIGTERM'));
+  // A reader that went away (`edict ... --json | head -1`) is not an error of ours.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    interrupt.abort();
+    removePendingFiles();
+    process.exit(0);
+  });
+
+  const program = buildProgram();
+  let command = 'edict';
+  program.hook('preAction', (_root, action) => {
+    command = `edict ${action.name()}`;
+  });
+  try {
+    await program.parseAsync(argv);
+    // A signal after the outputs were committed changes nothing: the run completed.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    const opts = program.opts<{ verbose?: boolean; json?: boolean }>();
+    const { exitCode, record } = reportError(error, { verbose: opts.verbose ?? argv.includes('--verbose'), command, signal: signalName });
+    const json = opts.json ?? argv.includes('--json');
+    if (record && json) process.stdout.write(jsonLine(record));
+    if (error instanceof CommanderError && exitCode !== 0 && json) {
+      process.stdout.write(jsonLine({ type: 'error', code: 'ERR_USAGE', message: error.message, exitCode }));
+    }
+    return exitCode;
+  }
+}
+
+process.exitCode = await main(process.argv);
