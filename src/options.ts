@@ -137,8 +137,25 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what: s
   throw new EdictError(code, `${what}: option ${describeIssue(issue, value)}${extra}`);
 }
 
-/** floor(steps * strength): how many of the schedule's last steps run. */
-export function executedSteps(steps: number, strength: number): number {
+/**
+ * floor(steps * strength): how many of the schedule's last steps run. Also checks that the
+ * schedule fits the model: its first timestep (steps - 1) * floor(T / steps) + stepsOffset
+ * must stay below the model's T train timesteps.
+ */
+export function executedSteps(
+  steps: number,
+  strength: number,
+  scheduler: { numTrainTimesteps: number; stepsOffset: number },
+): number {
+  const T = scheduler.numTrainTimesteps;
+  const first = steps > T ? Number.POSITIVE_INFINITY : (steps - 1) * Math.floor(T / steps) + scheduler.stepsOffset;
+  if (first >= T) {
+    throw new EdictError(
+      ErrorCode.InvalidOption,
+      `steps ${steps} does not fit this model's schedule: its first timestep would be ${first}, ` +
+        `the model has ${T} (steps_offset ${scheduler.stepsOffset}); use fewer steps`,
+    );
+  }
   const executed = Math.floor(steps * strength);
   if (executed < 1) {
     throw new EdictError(ErrorCode.InvalidOption, `strength ${strength} with ${steps} steps runs no step: need steps * strength >= 1`);

@@ -489,7 +489,7 @@ export class Edict {
     const method = o.method ?? 'edict';
     const steps = o.steps ?? DEFAULTS.steps;
     const strength = o.strength ?? DEFAULTS.strength;
-    const executed = executedSteps(steps, strength);
+    const executed = executedSteps(steps, strength, this.manifest.scheduler);
     const prompts = broadcast(list(o.prompt), batch, 'invert: prompt');
     const negativePrompt = o.negativePrompt ?? DEFAULTS.negativePrompt;
     const guidance = broadcast(list(o.guidance ?? DEFAULTS.guidance), batch, 'invert: guidance');
@@ -643,7 +643,7 @@ export class Edict {
     const start = encoded.repeat(targets.length);
     const steps = o.steps ?? DEFAULTS.steps;
     const strength = o.strength ?? DEFAULTS.strength;
-    const executed = executedSteps(steps, strength);
+    const executed = executedSteps(steps, strength, this.manifest.scheduler);
     const seed = o.seed ?? DEFAULTS.seed;
     // The same noise for every target, so the targets differ only by their prompt.
     const itemNoise = gaussianNoise(encoded.x.length, seed);
@@ -756,6 +756,7 @@ export class Edict {
       const noise = new Float64Array(itemSize * prompts.length);
       prompts.forEach((_, i) => noise.set(gaussianNoise(itemSize, seed + i), i * itemSize));
       const steps = o.steps ?? DEFAULTS.steps;
+      executedSteps(steps, 1, this.manifest.scheduler);
       const params: LatentParams = {
         model: this.manifest.name,
         stage: 'noise',

@@ -88,6 +88,7 @@ describe('bad options', () => {
     ['strength 0', { strength: 0 }, 'ERR_INVALID_OPTION'],
     ['strength above 1', { strength: 1.5 }, 'ERR_INVALID_OPTION'],
     ['strength that runs no step', { steps: 50, strength: 0.01 }, 'ERR_INVALID_OPTION'],
+    ['steps beyond the schedule (1000 steps, offset 1)', { steps: 1000 }, 'ERR_INVALID_OPTION'],
     ['mix 0', { mix: 0 }, 'ERR_INVALID_OPTION'],
     ['mix above 1', { mix: 1.2 }, 'ERR_INVALID_OPTION'],
     ['negative guidance', { guidance: -1 }, 'ERR_INVALID_OPTION'],
