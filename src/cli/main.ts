@@ -11,6 +11,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../native.js';
 import { bundledModelDir } from '../pipeline.js';
 import { interrupt } from './context.js';
+import { registerDemo } from './demo.js';
 import { registerEdit } from './edit.js';
 import { registerEncode } from './encode.js';
 import { reportError } from './errors.js';
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
   registerReconstruct(program);
   registerSweep(program);
   registerInfo(program);
+  registerDemo(program);
   return program;
 }
 

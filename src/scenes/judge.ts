@@ -1,0 +1,72 @@
+import { withAttribute, type EditKind } from './edit.js';
+import { invertMask, iou, objectMask } from './geometry.js';
+import { classifyPixels, classifyShape, colourMask, detect, detectTexture, largestComponent } from './detect.js';
+import { COLOURS, type Colour } from './palette.js';
+import { SIZE, type Scene, type Shape, type Texture } from './scene.js';
+
+/**
+ * Strict edit judges: the target attribute must appear where the ground truth says, not
+ * merely somewhere (a lenient "dominant colour" judge overstates success badly).
+ */
+export interface Judgement {
+  readonly success: boolean;
+  /** The number the threshold applies to (IoU or a pixel share), for reports. */
+  readonly score: number;
+}
+
+/** Share of the true background that must show the target colour in a background-colour edit. */
+export const BACKGROUND_COLOUR_SHARE = 0.7;
+export const OBJECT_IOU = 0.5;
+
+/**
+ * - objectColour: pixels of the target colour overlap the true object mask with IoU >= 0.5.
+ * - objectShape: the blob of the object colour overlaps the true new mask with IoU >= 0.5,
+ *   overlaps it more than the old shape's mask, and its best shape template is the target.
+ * - backgroundColour: at least 70% of the true background pixels show the target colour.
+ * - backgroundTexture: the texture detector, on the true background pixels, says the target.
+ */
+export function judgeEdit(image: Uint8Array, source: Scene, kind: EditKind, value: string): Judgement {
+  const target = withAttribute(source, kind, value);
+  const classes = classifyPixels(image);
+  switch (kind) {
+    case 'objectColour': {
+      const score = iou(colourMask(classes, value as Colour), objectMask(target));
+      return { success: score >= OBJECT_IOU, score };
+    }
+    case 'objectShape': {
+      const blob = largestComponent(colourMask(classes, source.colour));
+      const score = iou(blob, objectMask(target));
+      const old = iou(blob, objectMask(source));
+      const { shape } = classifyShape(blob);
+      return { success: score >= OBJECT_IOU && score > old && shape === (value as Shape), score };
+    }
+    case 'backgroundColour': {
+      const region = invertMask(objectMask(source));
+      const c = COLOURS.indexOf(value as Colour);
+      let n = 0;
+      let hit = 0;
+      for (let i = 0; i < SIZE * SIZE; i++) {
+        if (!region[i]) continue;
+        n++;
+        hit += classes.colour[i] === c ? 1 : 0;
+      }
+      const score = hit / n;
+      return { success: score >= BACKGROUND_COLOUR_SHARE, score };
+    }
+    case 'backgroundTexture': {
+      const texture = detectTexture(classes, target.background, invertMask(objectMask(source)));
+      return { success: texture === (value as Texture), score: texture === value ? 1 : 0 };
+    }
+  }
+}
+
+/** Which prompted attributes a fresh sample shows (the model's own quality). */
+export function sampleMatches(image: Uint8Array, prompted: Pick<Scene, 'background' | 'texture' | 'colour' | 'shape'>) {
+  const d = detect(image);
+  return {
+    background: d.background === prompted.background,
+    texture: d.texture === prompted.texture,
+    colour: d.colour === prompted.colour,
+    shape: d.shape === prompted.shape,
+  };
+}
