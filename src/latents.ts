@@ -96,6 +96,42 @@ export class Latents {
     });
   }
 
+  /**
+   * Several latents as one batch (same shape per item and same loop settings: steps,
+   * strength, method, leapfrog), e.g. to generate many inverted images in one call.
+   */
+  static concat(parts: Latents[]): Latents {
+    if (parts.length === 0) throw new EdictError(ErrorCode.InvalidArgument, 'Latents.concat: nothing to concatenate');
+    const [first] = parts;
+    const key = (l: Latents) => JSON.stringify([l.shape.slice(1), l.params.stage, l.params.method, l.params.steps, l.params.executed, l.params.leapfrog]);
+    if (parts.some((p) => key(p) !== key(first))) {
+      throw new EdictError(ErrorCode.InvalidArgument, 'Latents.concat: parts differ in item shape, stage, method, steps, strength or leapfrog');
+    }
+    const join = (pick: (l: Latents) => Float64Array) => {
+      const out = new Float64Array(parts.reduce((n, p) => n + p.x.length, 0));
+      let offset = 0;
+      for (const p of parts) {
+        out.set(pick(p), offset);
+        offset += p.x.length;
+      }
+      return out;
+    };
+    const batch = parts.reduce((n, p) => n + p.batch, 0);
+    // Per-item lists stay per item; a one-value list stands for its whole part; empty stays empty.
+    const perItem = <T>(pick: (l: Latents) => T[]) =>
+      parts.flatMap((p) => {
+        const values = pick(p);
+        return values.length === p.batch || values.length === 0 ? values : Array.from({ length: p.batch }, () => values[0]);
+      });
+    return new Latents(join((l) => l.x), join((l) => l.y), [batch, first.shape[1], first.shape[2], first.shape[3]], {
+      ...first.params,
+      prompts: perItem((l) => l.params.prompts),
+      negativePrompts: perItem((l) => l.params.negativePrompts),
+      guidance: perItem((l) => l.params.guidance),
+      mix: perItem((l) => l.params.mix),
+    });
+  }
+
   toSafeTensors(): Buffer {
     return encodeSafeTensors({
       tensors: {

@@ -240,3 +240,17 @@ describe('latents files', () => {
     expect(await codeOf(inverted.save(join(dir, 'missing', 'z.safetensors')))).toBe('ERR_IO');
   });
 });
+
+describe('Latents.concat', () => {
+  it('joins inverted latents into one batch that generates like the parts', async () => {
+    const a = await edict.invert(image, { prompt: 'a red square', steps: 8 });
+    const b = await edict.invert(image, { prompt: 'a cat', steps: 8, guidance: 5 });
+    const both = Latents.concat([a, b]);
+    expect(both.shape).toEqual([2, 4, 8, 8]);
+    expect(both.params.prompts).toEqual(['a red square', 'a cat']);
+    expect(both.params.guidance).toEqual([3, 5]);
+    expect(both.item(1).x).toEqual(b.x);
+    const other = await edict.invert(image, { prompt: 'a', steps: 9 });
+    expect(() => Latents.concat([a, other])).toThrow(/differ/);
+  });
+});

@@ -104,6 +104,8 @@ export function detectTexture(classes: PixelClasses, background: Colour, region?
   if (n === 0 || shaded / n < PLAIN_MAX_SHADE) return 'plain';
   const hr = hn ? h / hn : 0;
   const vr = vn ? v / vn : 0;
+  // All shade and no pattern (a flat darker colour) is not a texture of this domain.
+  if (Math.max(hr, vr) < 0.1) return 'plain';
   return Math.min(hr, vr) < 0.4 * Math.max(hr, vr) ? 'striped' : 'checkered';
 }
 

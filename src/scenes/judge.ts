@@ -41,23 +41,31 @@ export function judgeEdit(image: Uint8Array, source: Scene, kind: EditKind, valu
       return { success: score >= OBJECT_IOU && score > old && shape === (value as Shape), score };
     }
     case 'backgroundColour': {
-      const region = invertMask(objectMask(source));
-      const c = COLOURS.indexOf(value as Colour);
-      let n = 0;
-      let hit = 0;
-      for (let i = 0; i < SIZE * SIZE; i++) {
-        if (!region[i]) continue;
-        n++;
-        hit += classes.colour[i] === c ? 1 : 0;
-      }
-      const score = hit / n;
+      const score = colourShare(classes, value as Colour, invertMask(objectMask(source)));
       return { success: score >= BACKGROUND_COLOUR_SHARE, score };
     }
     case 'backgroundTexture': {
-      const texture = detectTexture(classes, target.background, invertMask(objectMask(source)));
-      return { success: texture === (value as Texture), score: texture === value ? 1 : 0 };
+      // The texture must be the target's and the background must still be its colour: an
+      // image with no background colour at all reads as "plain" to the texture detector.
+      const region = invertMask(objectMask(source));
+      const share = colourShare(classes, target.background, region);
+      const texture = detectTexture(classes, target.background, region);
+      return { success: texture === (value as Texture) && share >= BACKGROUND_COLOUR_SHARE, score: share };
     }
   }
+}
+
+/** Share of the pixels of `region` classified as `colour` (full or shade). */
+function colourShare(classes: ReturnType<typeof classifyPixels>, colour: Colour, region: Uint8Array): number {
+  const c = COLOURS.indexOf(colour);
+  let n = 0;
+  let hit = 0;
+  for (let i = 0; i < SIZE * SIZE; i++) {
+    if (!region[i]) continue;
+    n++;
+    hit += classes.colour[i] === c ? 1 : 0;
+  }
+  return n === 0 ? 0 : hit / n;
 }
 
 /** Which prompted attributes a fresh sample shows (the model's own quality). */

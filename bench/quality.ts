@@ -1,0 +1,296 @@
+/**
+ * Edit-quality benchmark of the bundled model (issue 5), on the fixed held-out scenes of
+ * src/scenes (never drawn in training):
+ *
+ *   1. the detector's own accuracy on ground-truth renders (so its verdicts can be trusted);
+ *   2. the model's own quality: fresh samples for held-out captions, how often they show the
+ *      prompted object colour, shape, background colour and texture;
+ *   3. edits of each kind (object colour, object shape, background colour, background texture)
+ *      by EDICT, DDIM inversion and SDEdit at the paper's settings (50 steps, strength 0.8,
+ *      guidance 3, mix 0.93), at strength 0.6 and at guidance 7.5: strict success,
+ *      preservation (PSNR outside the change mask, beside the autoencoder's own round trip as
+ *      the ceiling), fidelity (PSNR against the ground-truth edited render);
+ *   4. round trips with the source prompt: EDICT's and DDIM inversion's latent error.
+ *
+ *   npx tsx bench/quality.ts [--model DIR] [--cases N] [--batch N] [--json bench/out/quality.json]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { bundledModelDir, Edict, Latents, psnr, RgbImage, type Method } from '../src/index.js';
+import {
+  caption,
+  changeMask,
+  EDIT_KINDS,
+  heldOutCases,
+  invertMask,
+  judgeEdit,
+  render,
+  sampleMatches,
+  type EditKind,
+  type HeldOutCase,
+} from '../src/scenes/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string', default: bundledModelDir },
+    cases: { type: 'string' },
+    batch: { type: 'string', default: '8' },
+    samples: { type: 'string' },
+    'round-trips': { type: 'string', default: '48' },
+    settings: { type: 'string', default: 'paper,strength0.6,guidance7.5' },
+    json: { type: 'string' },
+  },
+});
+
+interface Setting {
+  name: string;
+  steps: number;
+  strength: number;
+  guidance: number;
+  mix: number;
+}
+
+const SETTINGS: Record<string, Setting> = {
+  paper: { name: 'paper (s 0.8, g 3)', steps: 50, strength: 0.8, guidance: 3, mix: 0.93 },
+  'strength0.6': { name: 'strength 0.6 (g 3)', steps: 50, strength: 0.6, guidance: 3, mix: 0.93 },
+  'guidance7.5': { name: 'guidance 7.5 (s 0.8)', steps: 50, strength: 0.8, guidance: 7.5, mix: 0.93 },
+};
+const METHODS: Method[] = ['edict', 'ddim', 'sdedit'];
+
+const allCases = heldOutCases();
+const cases = allCases.slice(0, Number(args.cases ?? allCases.length));
+const batch = Number(args.batch);
+const sceneImage = (pixels: Uint8Array) => new RgbImage(pixels, 32, 32);
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+const finiteMean = (values: number[]) => mean(values.map((v) => (Number.isFinite(v) ? v : 99)));
+
+function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** 1. The detector against ground truth. */
+function detectorAccuracy() {
+  const hits = { colour: 0, shape: 0, background: 0, texture: 0, judge: 0 };
+  let scenes = 0;
+  let edits = 0;
+  for (const c of cases) {
+    for (const scene of [c.scene, ...c.edits.map((e) => e.target)]) {
+      const m = sampleMatches(render(scene), scene);
+      scenes++;
+      for (const key of ['colour', 'shape', 'background', 'texture'] as const) hits[key] += m[key] ? 1 : 0;
+    }
+    for (const e of c.edits) {
+      edits++;
+      hits.judge += judgeEdit(render(e.target), c.scene, e.kind, e.value).success ? 1 : 0;
+    }
+  }
+  return {
+    renders: scenes,
+    objectColour: hits.colour / scenes,
+    objectShape: hits.shape / scenes,
+    backgroundColour: hits.background / scenes,
+    backgroundTexture: hits.texture / scenes,
+    strictJudgeOnTrueEdits: hits.judge / edits,
+  };
+}
+
+/** 2. Fresh samples for the held-out captions. */
+async function sampleQuality(edict: Edict) {
+  const subset = cases.slice(0, Number(args.samples ?? cases.length));
+  const hits = { colour: 0, shape: 0, background: 0, texture: 0, all: 0 };
+  let n = 0;
+  for (const group of chunks(subset, batch * 2)) {
+    const result = await edict.sample({ prompt: group.map((c) => caption(c.scene)), steps: 50, guidance: 3, seed: 1000 + group[0].index });
+    group.forEach((c, i) => {
+      const m = sampleMatches(result.images[i].data, c.scene);
+      n++;
+      hits.colour += m.colour ? 1 : 0;
+      hits.shape += m.shape ? 1 : 0;
+      hits.background += m.background ? 1 : 0;
+      hits.texture += m.texture ? 1 : 0;
+      hits.all += m.colour && m.shape && m.background && m.texture ? 1 : 0;
+    });
+  }
+  log(`samples: ${n}`);
+  return {
+    samples: n,
+    objectColour: hits.colour / n,
+    objectShape: hits.shape / n,
+    backgroundColour: hits.background / n,
+    backgroundTexture: hits.texture / n,
+    allFour: hits.all / n,
+  };
+}
+
+interface CellScores {
+  success: number[];
+  backgroundPsnr: number[];
+  ceilingPsnr: number[];
+  fidelityPsnr: number[];
+}
+
+const emptyScores = (): CellScores => ({ success: [], backgroundPsnr: [], ceilingPsnr: [], fidelityPsnr: [] });
+
+/** 3. Edits: per setting and method, a chunk of cases inverted in one batch, edited in one. */
+async function editQuality(edict: Edict, setting: Setting, method: Method, vaeImages: Map<number, RgbImage>) {
+  const scores = Object.fromEntries(EDIT_KINDS.map((k) => [k, emptyScores()])) as Record<EditKind, CellScores>;
+  const started = performance.now();
+  for (const group of chunks(cases, batch)) {
+    const inputs = group.map((c) => sceneImage(render(c.scene)));
+    const targets = group.flatMap((c) => c.edits.map((e) => caption(e.target)));
+    let images: RgbImage[];
+    if (method === 'sdedit') {
+      // SDEdit has no inversion: one edit call per case, its four targets batched.
+      images = [];
+      for (const [i, c] of group.entries()) {
+        const r = await edict.edit(inputs[i], {
+          source: caption(c.scene),
+          target: c.edits.map((e) => caption(e.target)),
+          method,
+          steps: setting.steps,
+          strength: setting.strength,
+          guidance: setting.guidance,
+          seed: c.index,
+        });
+        images.push(...r.images);
+      }
+    } else {
+      const inverted = await edict.invert(inputs, {
+        prompt: group.map((c) => caption(c.scene)),
+        method,
+        steps: setting.steps,
+        strength: setting.strength,
+        guidance: setting.guidance,
+        mix: setting.mix,
+      });
+      const repeated = Latents.concat(group.map((_, i) => inverted.item(i).repeat(EDIT_KINDS.length)));
+      images = (await edict.generate(repeated, { prompt: targets })).images;
+    }
+    group.forEach((c, i) => {
+      const input = render(c.scene);
+      const vae = vaeImages.get(c.index)!;
+      c.edits.forEach((e, k) => {
+        const out = images[i * EDIT_KINDS.length + k];
+        const keep = invertMask(changeMask(c.scene, e.kind, e.value));
+        const s = scores[e.kind];
+        s.success.push(judgeEdit(out.data, c.scene, e.kind, e.value).success ? 1 : 0);
+        s.backgroundPsnr.push(psnr(out.data, input, keep));
+        s.ceilingPsnr.push(psnr(vae.data, input, keep));
+        s.fidelityPsnr.push(psnr(out.data, render(e.target)));
+      });
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  log(`${setting.name} ${method}: ${seconds.toFixed(0)} s`);
+  return {
+    seconds,
+    kinds: Object.fromEntries(
+      EDIT_KINDS.map((k) => [
+        k,
+        {
+          success: mean(scores[k].success),
+          backgroundPsnr: finiteMean(scores[k].backgroundPsnr),
+          ceilingPsnr: finiteMean(scores[k].ceilingPsnr),
+          fidelityPsnr: finiteMean(scores[k].fidelityPsnr),
+          n: scores[k].success.length,
+        },
+      ]),
+    ),
+  };
+}
+
+/** 4. Round trips with the source prompt (same batch layout both ways, as exactness needs). */
+async function roundTrips(edict: Edict, subset: readonly HeldOutCase[]) {
+  const out: Record<string, { maxAbs: number; meanMaxAbs: number; meanPixelPsnrVsVae: number }> = {};
+  for (const method of ['edict', 'ddim'] as const) {
+    for (const guidance of [3, 7.5]) {
+      const errors: number[] = [];
+      const psnrs: number[] = [];
+      for (const c of subset) {
+        const r = await edict.reconstruct(sceneImage(render(c.scene)), { prompt: caption(c.scene), method, guidance });
+        errors.push(r.latentMaxAbsError);
+        psnrs.push(r.roundTripPsnr);
+      }
+      out[`${method} g${guidance}`] = { maxAbs: Math.max(...errors), meanMaxAbs: mean(errors), meanPixelPsnrVsVae: finiteMean(psnrs) };
+      log(`round trips ${method} g${guidance}: max ${Math.max(...errors).toExponential(2)}`);
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const edict = await Edict.load(args.model!);
+  const report: Record<string, unknown> = {
+    model: edict.manifest.name,
+    cases: cases.length,
+    date: new Date().toISOString(),
+    note: 'PSNRs are means over cases (an identical image counts as 99 dB); success rates are fractions',
+  };
+  report.detector = detectorAccuracy();
+  log(`detector: ${JSON.stringify(report.detector)}`);
+
+  // The autoencoder's own round trip: the ceiling of any preservation score.
+  const vaeImages = new Map<number, RgbImage>();
+  for (const group of chunks(cases, batch * 4)) {
+    const latents = await edict.encodeImage(group.map((c) => sceneImage(render(c.scene))));
+    const decoded = await edict.decodeLatents(latents);
+    group.forEach((c, i) => vaeImages.set(c.index, decoded[i]));
+  }
+  report.autoencoderPsnr = finiteMean(cases.map((c) => psnr(vaeImages.get(c.index)!.data, render(c.scene))));
+
+  report.samples = await sampleQuality(edict);
+  log(`samples: ${JSON.stringify(report.samples)}`);
+
+  const edits: Record<string, unknown> = {};
+  for (const key of args.settings!.split(',')) {
+    const setting = SETTINGS[key];
+    if (!setting) throw new Error(`unknown setting ${key}`);
+    const methods: Record<string, unknown> = {};
+    // One method at a time, so each one's wall time is its own.
+    for (const method of METHODS) methods[method] = await editQuality(edict, setting, method, vaeImages);
+    edits[setting.name] = methods;
+  }
+  report.edits = edits;
+  report.roundTrips = await roundTrips(edict, cases.slice(0, Number(args['round-trips'])));
+  await edict.dispose();
+
+  printTables(report);
+  if (args.json) {
+    mkdirSync(dirname(args.json), { recursive: true });
+    writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
+  }
+}
+
+function printTables(report: Record<string, any>): void {
+  const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
+  console.log(`\nmodel ${report.model}, ${report.cases} held-out scenes, autoencoder PSNR ${report.autoencoderPsnr.toFixed(1)} dB`);
+  const d = report.detector;
+  console.log(`detector on ground truth: colour ${pct(d.objectColour)}, shape ${pct(d.objectShape)}, background ${pct(d.backgroundColour)}, texture ${pct(d.backgroundTexture)}, strict judge on true edits ${pct(d.strictJudgeOnTrueEdits)}`);
+  const s = report.samples;
+  console.log(`samples (${s.samples}): colour ${pct(s.objectColour)}, shape ${pct(s.objectShape)}, background ${pct(s.backgroundColour)}, texture ${pct(s.backgroundTexture)}, all four ${pct(s.allFour)}`);
+  console.log('\n| setting | method | ' + EDIT_KINDS.map((k) => `${k} success / bg PSNR / fidelity`).join(' | ') + ' |');
+  console.log('|---|---|' + EDIT_KINDS.map(() => '---').join('|') + '|');
+  for (const [setting, methods] of Object.entries(report.edits as Record<string, any>)) {
+    for (const [method, r] of Object.entries(methods as Record<string, any>)) {
+      const cells = EDIT_KINDS.map((k) => {
+        const c = r.kinds[k];
+        return `${pct(c.success)} / ${c.backgroundPsnr.toFixed(1)} (${c.ceilingPsnr.toFixed(1)}) / ${c.fidelityPsnr.toFixed(1)}`;
+      });
+      console.log(`| ${setting} | ${method} | ${cells.join(' | ')} |`);
+    }
+  }
+  console.log('\nround trips (latent max abs error over cases):');
+  for (const [k, v] of Object.entries(report.roundTrips as Record<string, any>)) {
+    console.log(`  ${k}: max ${v.maxAbs.toExponential(2)}, mean ${v.meanMaxAbs.toExponential(2)}, PSNR vs VAE round trip ${v.meanPixelPsnrVsVae.toFixed(1)} dB`);
+  }
+}
+
+await main();
