@@ -69,14 +69,7 @@ export function registerDemo(program: Command): void {
           ],
           cellSize: 128,
         });
-        const files = new FileBatch();
-        try {
-          await files.add(o.output, sheet.png);
-          await files.commit(run.signal);
-        } catch (error) {
-          await files.discard();
-          throw error;
-        }
+        await FileBatch.write(run.signal, (files) => files.add(o.output, sheet.png));
         run.output.record({
           type: 'result',
           command: 'demo',

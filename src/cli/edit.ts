@@ -20,7 +20,7 @@ import {
   type ImageValues,
   type SamplingValues,
 } from './options.js';
-import { encodeImageFor, FileBatch, outputPaths, withSuffix } from './output.js';
+import { FileBatch, outputPaths, stageImages, withSuffix } from './output.js';
 import { UsageError } from './errors.js';
 
 interface EditValues extends SamplingValues, ImageValues {
@@ -92,20 +92,12 @@ export function registerEdit(program: Command): void {
         });
         run.progress.stop();
 
-        const files = new FileBatch();
         const pathsY = result.imagesY ? paths.map((p) => withSuffix(p, '-y')) : undefined;
-        try {
-          for (const [i, path] of paths.entries()) {
-            await files.add(path, await encodeImageFor(path, result.images[i]));
-            if (pathsY && result.imagesY) await files.add(pathsY[i], await encodeImageFor(pathsY[i], result.imagesY[i]));
-          }
+        await FileBatch.write(run.signal, async (files) => {
+          await stageImages(files, paths, result.images, pathsY, result.imagesY);
           if (o.latentsOut) await files.add(o.latentsOut, result.latents.toSafeTensors());
           if (o.invertedOut && result.inverted) await files.add(o.invertedOut, result.inverted.toSafeTensors());
-          await files.commit(run.signal);
-        } catch (error) {
-          await files.discard();
-          throw error;
-        }
+        });
 
         const { params } = result.latents;
         for (const [i, path] of paths.entries()) {

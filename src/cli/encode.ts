@@ -41,14 +41,7 @@ export function registerEncode(program: Command): void {
         const latents = await edict.encodeImage(images, { size: o.size, sample: o.sample ?? false, seed: o.seed, ...run.call() });
         const seconds = (performance.now() - started) / 1000;
         run.progress.stop();
-        const files = new FileBatch();
-        try {
-          await files.add(o.output, latents.toSafeTensors());
-          await files.commit(run.signal);
-        } catch (error) {
-          await files.discard();
-          throw error;
-        }
+        await FileBatch.write(run.signal, (files) => files.add(o.output, latents.toSafeTensors()));
         run.output.record({
           type: 'result',
           command: 'encode',

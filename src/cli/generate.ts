@@ -10,7 +10,7 @@ import { Latents } from '../latents.js';
 import { withRun } from './context.js';
 import { UsageError } from './errors.js';
 import { checkImageOutput, collectPrompt, examples, numberListArg } from './options.js';
-import { encodeImageFor, FileBatch, outputPaths, withSuffix } from './output.js';
+import { FileBatch, outputPaths, stageImages, withSuffix } from './output.js';
 
 interface GenerateValues {
   prompt: string[];
@@ -88,18 +88,10 @@ export function registerGenerate(program: Command): void {
         run.progress.stop();
 
         const pathsY = result.imagesY ? paths.map((p) => withSuffix(p, '-y')) : undefined;
-        const files = new FileBatch();
-        try {
-          for (const [i, path] of paths.entries()) {
-            await files.add(path, await encodeImageFor(path, result.images[i]));
-            if (pathsY && result.imagesY) await files.add(pathsY[i], await encodeImageFor(pathsY[i], result.imagesY[i]));
-          }
+        await FileBatch.write(run.signal, async (files) => {
+          await stageImages(files, paths, result.images, pathsY, result.imagesY);
           if (o.latentsOut) await files.add(o.latentsOut, result.latents.toSafeTensors());
-          await files.commit(run.signal);
-        } catch (error) {
-          await files.discard();
-          throw error;
-        }
+        });
 
         const p = result.latents.params;
         for (const [i, path] of paths.entries()) {

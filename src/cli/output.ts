@@ -92,6 +92,21 @@ export class FileBatch {
   /** Folders this batch created (the first of each mkdir -p), removed again by discard() if empty. */
   private readonly createdFolders = new Set<string>();
 
+  /**
+   * Stages files with `stage`, then commits them all, or discards them all if staging fails
+   * or `signal` fired: the one way commands write their outputs.
+   */
+  static async write(signal: AbortSignal, stage: (files: FileBatch) => Promise<void>): Promise<void> {
+    const files = new FileBatch();
+    try {
+      await stage(files);
+      await files.commit(signal);
+    } catch (error) {
+      await files.discard();
+      throw error;
+    }
+  }
+
   async add(path: string, data: Buffer | string): Promise<void> {
     const folder = dirname(path);
     try {
@@ -202,4 +217,18 @@ export function outputPaths(pattern: string, labels: string[]): string[] {
     seen.add(path);
   }
   return paths;
+}
+
+/** Stages one encoded image per path (and the y images beside them, when given). */
+export async function stageImages(
+  files: FileBatch,
+  paths: string[],
+  images: RgbImage[],
+  pathsY?: string[],
+  imagesY?: RgbImage[],
+): Promise<void> {
+  for (const [i, path] of paths.entries()) {
+    await files.add(path, await encodeImageFor(path, images[i]));
+    if (pathsY && imagesY) await files.add(pathsY[i], await encodeImageFor(pathsY[i], imagesY[i]));
+  }
 }

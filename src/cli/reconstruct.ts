@@ -71,14 +71,8 @@ export function registerReconstruct(program: Command): void {
         });
         run.progress.stop();
         if (o.output) {
-          const files = new FileBatch();
-          try {
-            await files.add(o.output, await encodeImageFor(o.output, r.image));
-            await files.commit(run.signal);
-          } catch (error) {
-            await files.discard();
-            throw error;
-          }
+          const output = o.output;
+          await FileBatch.write(run.signal, async (files) => files.add(output, await encodeImageFor(output, r.image)));
         }
         run.output.record({
           type: 'result',
