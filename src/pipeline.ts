@@ -15,7 +15,6 @@ import {
   addon,
   packageRoot,
   type LoopKind,
-  type NativeJobOptions,
   type NativeLoopResult,
   type NativePipeline,
   type NativeTensor,
@@ -35,6 +34,7 @@ import {
   type Progress,
 } from './options.js';
 import { PromptTokenizer } from './prompts.js';
+import { Session, type Settings } from './session.js';
 
 /** The model shipped with the package (see models/scenes/README). */
 export const bundledModelDir = join(packageRoot, 'models', 'scenes');
@@ -146,82 +146,6 @@ export interface PromptEncoding {
   embeddings: NativeTensor<Float32Array | Float64Array>;
   ids: NativeTensor<BigInt64Array>;
   warnings: string[];
-}
-
-interface Settings {
-  device: Device;
-  dtype: Dtype;
-  threads: number;
-  maxPixels: number;
-  stateDtype: 'float64' | 'float32';
-  onWarning?: (message: string) => void;
-}
-
-/** One user call: its cancel token, progress, warnings and timings. */
-class Session {
-  readonly warnings: string[] = [];
-  readonly timings: Timings = {
-    totalSeconds: 0,
-    unetSeconds: 0,
-    unetCalls: 0,
-    encodeSeconds: 0,
-    invertSeconds: 0,
-    generateSeconds: 0,
-    decodeSeconds: 0,
-  };
-  readonly options: NativeJobOptions;
-  private readonly started = performance.now();
-  private progressFailed = false;
-
-  constructor(
-    private readonly call: CallOptions,
-    private readonly settings: Settings,
-  ) {
-    if (call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled before it started');
-    const token = new (addon().CancelToken)();
-    this.options = { threads: settings.threads, cancelToken: token, onProgress: (e) => this.progress(e) };
-    call.signal?.addEventListener('abort', this.abort, { once: true });
-  }
-
-  private readonly abort = () => this.options.cancelToken?.cancel();
-
-  progress(event: Progress): void {
-    if (!this.call.onProgress || this.progressFailed) return;
-    try {
-      this.call.onProgress(event);
-    } catch (error) {
-      this.progressFailed = true;
-      this.warn(`onProgress threw and will not be called again in this call: ${(error as Error).message}`);
-    }
-  }
-
-  warn(message: string): void {
-    this.warnings.push(message);
-    const sink = this.call.onWarning ?? this.settings.onWarning;
-    if (sink) sink(message);
-    else process.emitWarning(message, { code: 'EDICT_WARNING' });
-  }
-
-  /** Runs a native call, adding its wall time to `phase`. */
-  async time<T>(phase: 'encode' | 'invert' | 'generate' | 'decode', run: () => Promise<T>): Promise<T> {
-    if (this.call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
-    const started = performance.now();
-    const result = await native(run());
-    this.timings[`${phase}Seconds`] += (performance.now() - started) / 1000;
-    if (phase === 'encode' || phase === 'decode') this.progress({ phase, step: 1, total: 1 });
-    return result;
-  }
-
-  addLoop(result: NativeLoopResult): void {
-    this.timings.unetSeconds += result.unetSeconds;
-    this.timings.unetCalls += result.unetCalls;
-  }
-
-  close(): Timings {
-    this.call.signal?.removeEventListener('abort', this.abort);
-    this.timings.totalSeconds = (performance.now() - this.started) / 1000;
-    return this.timings;
-  }
 }
 
 const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
