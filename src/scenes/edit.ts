@@ -6,12 +6,6 @@ import { SHAPES, TEXTURES, validateScene, type Scene, type Shape, type Texture }
 export const EDIT_KINDS = ['objectColour', 'objectShape', 'backgroundColour', 'backgroundTexture'] as const;
 export type EditKind = (typeof EDIT_KINDS)[number];
 
-export type EditValue<K extends EditKind> = K extends 'objectShape'
-  ? Shape
-  : K extends 'backgroundTexture'
-    ? Texture
-    : Colour;
-
 export interface Edit {
   readonly kind: EditKind;
   readonly value: string;

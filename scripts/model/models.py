@@ -1,0 +1,44 @@
+"""Builds the three networks from config.json, so training, evaluation and export agree."""
+import json
+import os
+
+import torch
+
+from common import path
+from text_encoder import TextEncoder
+from tokenizer import WordTokenizer
+from unet import UNet
+from vae import AutoEncoder
+
+
+def tokenizer(cfg):
+    with open(os.path.join(path(cfg['data']['dir']), 'meta.json')) as f:
+        words = json.load(f)['words']
+    return WordTokenizer(words, cfg['text']['maxLength'])
+
+
+def autoencoder(cfg):
+    v = cfg['vae']
+    return AutoEncoder(v['channels'], v['latentChannels'])
+
+
+def text_encoder(cfg, vocab_size):
+    d = cfg['diffusion']
+    return TextEncoder(vocab_size, cfg['text']['maxLength'], d['textDim'], d['textLayers'], d['textHeads'])
+
+
+def unet(cfg):
+    d = cfg['diffusion']
+    return UNet(cfg['vae']['latentChannels'], d['unetChannels'], d['textDim'], d['unetHeads'], d['timeDim'],
+                d.get('blocks', 2), d.get('ffMult', 2))
+
+
+def load_frozen_vae(cfg):
+    """The stage-1 autoencoder and its measured scaling factor."""
+    state = torch.load(os.path.join(path(cfg['cacheDir']), 'vae_final.pt'), map_location='cpu')
+    vae = autoencoder(cfg)
+    vae.load_state_dict(state['model'])
+    vae.eval()
+    for p in vae.parameters():
+        p.requires_grad_(False)
+    return vae, state['result']['scalingFactor']
