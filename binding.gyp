@@ -24,7 +24,7 @@
         "-O2",
         "<!@(node scripts/libtorch.mjs gyp cflags)"
       ],
-      "libraries": ["<!@(node scripts/libtorch.mjs gyp libraries)"],
+      "libraries": ["<!@(node scripts/libtorch.mjs gyp libraries)", "-ldl"],
       "ldflags": ["-Wl,--disable-new-dtags"]
     }
   ]

@@ -11,6 +11,7 @@
 #include "device.h"
 #include "pipeline.h"
 #include "errors.h"
+#include "threads.h"
 #include "torch_module.h"
 
 namespace edict {
@@ -25,6 +26,7 @@ class InfoJob : public Job {
     threads_ = at::get_num_threads();
     build_config_ = at::show_config();
     parallel_info_ = at::get_parallel_info();
+    blas_threads_ = BlasThreadControl();
   }
 
   Napi::Value Resolve(Napi::Env env) override {
@@ -36,6 +38,7 @@ class InfoJob : public Job {
     result.Set("cores", static_cast<double>(std::thread::hardware_concurrency()));
     result.Set("buildConfig", build_config_);
     result.Set("parallelInfo", parallel_info_);
+    result.Set("blasThreads", blas_threads_);
     return result;
   }
 
@@ -43,7 +46,7 @@ class InfoJob : public Job {
   bool cuda_ = false;
   int cuda_devices_ = 0;
   int threads_ = 0;
-  std::string build_config_, parallel_info_;
+  std::string build_config_, parallel_info_, blas_threads_;
 };
 
 }  // namespace

@@ -23,16 +23,18 @@ at::Tensor Denoiser::operator()(const at::Tensor& z, int64_t t,
   ++unet_calls_;
   ExpectShape(unet_, out, sample.sizes());
 
+  // Fresh tensor in the state dtype (or the UNet's own output): updated in place below.
   at::Tensor prediction = out.to(z.scalar_type());
   if (conditioning.guided) {
     at::Tensor uncond = prediction.narrow(0, 0, batch);
     at::Tensor cond = prediction.narrow(0, batch, batch);
-    prediction = uncond + conditioning.guidance * (cond - uncond);
+    // uncond + g * (cond - uncond)
+    prediction = at::addcmul(uncond, conditioning.guidance, cond.sub_(uncond));
   }
   if (v_prediction_) {
     // eps = sqrt(abar_t) * v + sqrt(1 - abar_t) * z
     const double abar = schedule_.AlphaBar(t);
-    prediction = std::sqrt(abar) * prediction + std::sqrt(1.0 - abar) * z;
+    prediction.mul_(std::sqrt(abar)).add_(z, std::sqrt(1.0 - abar));
   }
   return prediction;
 }

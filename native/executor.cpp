@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#include "threads.h"
+
 namespace edict {
 
 struct Executor::Task {
@@ -13,6 +15,7 @@ struct Executor::Task {
   int threads = 0;
   bool failed = false;
   ErrorInfo error;
+  bool reportsProgress = false;
 };
 
 namespace {
@@ -62,7 +65,7 @@ Executor::~Executor() { Shutdown(); }
 Napi::Promise Executor::Submit(Napi::Env env, std::unique_ptr<Job> job,
                                const JobOptions& options) {
   auto* task = new Task{std::move(job), Napi::Promise::Deferred::New(env), {}, options.cancel,
-                        options.threads, false, ErrorInfo{}};
+                        options.threads, false, ErrorInfo{}, !options.onProgress.IsEmpty()};
   Napi::Function callback =
       options.onProgress.IsEmpty() ? Napi::Function::New(env, NoOp) : options.onProgress;
   // The thread-safe function also keeps the event loop alive while the job is pending.
@@ -114,10 +117,10 @@ void Executor::Run() {
     }
     try {
       if (stopping) throw EdictError(code::kCancelled, "the compute thread is shutting down");
-      if (task->threads > 0 && at::get_num_threads() != task->threads) {
-        at::set_num_threads(task->threads);
-      }
-      JobContext ctx(task->cancel, &task->tsfn);
+      ConfigureThreads(task->threads);
+      // Without an onProgress callback there is nobody to tell: skip the per-step wake-up of
+      // the JS thread (it would take a core from the compute thread on a small machine).
+      JobContext ctx(task->cancel, task->reportsProgress ? &task->tsfn : nullptr);
       ctx.ThrowIfCancelled();
       task->job->Execute(ctx);
     } catch (...) {

@@ -19,6 +19,15 @@ at::Tensor Eps(const Denoiser& eps, const at::Tensor& z, int64_t t, const Condit
 
 }  // namespace
 
+// The updates below work in place on x, y and z (the loops own them: RunLoop passes copies)
+// to keep the per-UNet-call overhead down to a few tensor operations. eps is always computed
+// before the tensor it updates is touched.
+
+// z = a z + b e
+static void Step(at::Tensor& z, const StepCoefficients& c, const at::Tensor& e) { z.mul_(c.a).add_(e, c.b); }
+// z = (z - b e) / a
+static void Unstep(at::Tensor& z, const StepCoefficients& c, const at::Tensor& e) { z.sub_(e, c.b).div_(c.a); }
+
 LatentPair EdictGenerate(const Denoiser& eps, const DdimSchedule& schedule,
                          const Conditioning& conditioning, LatentPair pair,
                          const LoopSettings& settings, const JobContext& ctx) {
@@ -30,14 +39,14 @@ LatentPair EdictGenerate(const Denoiser& eps, const DdimSchedule& schedule,
     const int64_t t = StepTimestep(schedule, n, i);
     const StepCoefficients c = schedule.Coefficients(t);
     if (settings.leapfrog && i % 2 == 1) {
-      y = c.a * y + c.b * Eps(eps, x, t, conditioning, ctx);
-      x = c.a * x + c.b * Eps(eps, y, t, conditioning, ctx);
+      Step(y, c, Eps(eps, x, t, conditioning, ctx));
+      Step(x, c, Eps(eps, y, t, conditioning, ctx));
     } else {
-      x = c.a * x + c.b * Eps(eps, y, t, conditioning, ctx);
-      y = c.a * y + c.b * Eps(eps, x, t, conditioning, ctx);
+      Step(x, c, Eps(eps, y, t, conditioning, ctx));
+      Step(y, c, Eps(eps, x, t, conditioning, ctx));
     }
-    x = p * x + q * y;
-    y = p * y + q * x;
+    x.mul_(p).addcmul_(q, y);  // x = p x + (1 - p) y
+    y.mul_(p).addcmul_(q, x);  // y = p y + (1 - p) x, with the new x
     ctx.Report("generate", i + 1, n);
   }
   return {x, y};
@@ -54,16 +63,16 @@ LatentPair EdictInvert(const Denoiser& eps, const DdimSchedule& schedule,
     const int64_t t = StepTimestep(schedule, n, i);
     const StepCoefficients c = schedule.Coefficients(t);
     // Un-mix: y was mixed last, so it is undone first.
-    y = (y - q * x) / p;
-    x = (x - q * y) / p;
+    y.addcmul_(q, x, -1.0).div_(p);  // y = (y - (1 - p) x) / p
+    x.addcmul_(q, y, -1.0).div_(p);  // x = (x - (1 - p) y) / p
     if (settings.leapfrog && i % 2 == 1) {
       // Generation updated y (from x), then x (from the new y): undo x, then y.
-      x = (x - c.b * Eps(eps, y, t, conditioning, ctx)) / c.a;
-      y = (y - c.b * Eps(eps, x, t, conditioning, ctx)) / c.a;
+      Unstep(x, c, Eps(eps, y, t, conditioning, ctx));
+      Unstep(y, c, Eps(eps, x, t, conditioning, ctx));
     } else {
       // Generation updated x (from y), then y (from the new x): undo y, then x.
-      y = (y - c.b * Eps(eps, x, t, conditioning, ctx)) / c.a;
-      x = (x - c.b * Eps(eps, y, t, conditioning, ctx)) / c.a;
+      Unstep(y, c, Eps(eps, x, t, conditioning, ctx));
+      Unstep(x, c, Eps(eps, y, t, conditioning, ctx));
     }
     ctx.Report("invert", n - i, n);
   }
@@ -76,8 +85,8 @@ at::Tensor DdimGenerate(const Denoiser& eps, const DdimSchedule& schedule,
   const int n = settings.executed;
   for (int i = 0; i < n; ++i) {
     const int64_t t = StepTimestep(schedule, n, i);
-    const StepCoefficients c = schedule.Coefficients(t);
-    z = c.a * z + c.b * Eps(eps, z, t, conditioning, ctx);
+    const at::Tensor e = Eps(eps, z, t, conditioning, ctx);
+    Step(z, schedule.Coefficients(t), e);
     ctx.Report("generate", i + 1, n);
   }
   return z;
@@ -89,8 +98,8 @@ at::Tensor DdimInvert(const Denoiser& eps, const DdimSchedule& schedule,
   const int n = settings.executed;
   for (int i = n - 1; i >= 0; --i) {
     const int64_t t = StepTimestep(schedule, n, i);
-    const StepCoefficients c = schedule.Coefficients(t);
-    z = (z - c.b * Eps(eps, z, t, conditioning, ctx)) / c.a;
+    const at::Tensor e = Eps(eps, z, t, conditioning, ctx);
+    Unstep(z, schedule.Coefficients(t), e);
     ctx.Report("invert", n - i, n);
   }
   return z;

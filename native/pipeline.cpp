@@ -241,10 +241,11 @@ LoopResult PipelineState::RunLoop(const LoopRequest& request, const JobContext& 
   settings.leapfrog = request.leapfrog;
   settings.mix = request.mix.to(on_device).view({batch, 1, 1, 1});
 
-  at::Tensor x = request.x.to(on_device);
+  // Copies the loops own and update in place (never the request's own tensors).
+  at::Tensor x = request.x.to(on_device, /*non_blocking=*/false, /*copy=*/true);
   at::Tensor y;
   if (request.kind == "edict-generate" || request.kind == "edict-invert") {
-    LatentPair pair{x, request.y.to(on_device)};
+    LatentPair pair{x, request.y.to(on_device, /*non_blocking=*/false, /*copy=*/true)};
     pair = request.kind == "edict-generate"
                ? EdictGenerate(eps, schedule, conditioning, pair, settings, ctx)
                : EdictInvert(eps, schedule, conditioning, pair, settings, ctx);

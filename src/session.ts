@@ -39,7 +39,8 @@ export class Session {
   ) {
     if (call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled before it started');
     const token = new (addon().CancelToken)();
-    this.options = { threads: settings.threads, cancelToken: token, onProgress: (e) => this.progress(e) };
+    // Native progress only when someone listens: each report wakes the JS thread.
+    this.options = { threads: settings.threads, cancelToken: token, onProgress: call.onProgress ? (e) => this.progress(e) : undefined };
     call.signal?.addEventListener('abort', this.abort, { once: true });
   }
 
