@@ -87,7 +87,7 @@ describe('native loops equal the float64 oracle (epsilon model)', () => {
     });
     const x0 = gaussianNoise(size, 11);
     const y0 = gaussianNoise(size, 12);
-    const loopParams = (method: 'edict' | 'ddim') =>
+    const loopParams = (method: 'edict') =>
       params({
         stage: 'inverted',
         method,
@@ -122,9 +122,36 @@ describe('native loops equal the float64 oracle (epsilon model)', () => {
       expect(scaledError(inverted.x, expected.x)).toBeLessThanOrEqual(TOLERANCE);
       expect(scaledError(inverted.y, expected.y)).toBeLessThanOrEqual(TOLERANCE);
     });
+  });
 
-    it.runIf(c.mix === 1 && c.leapfrog)(`DDIM generation and inversion (${executed} steps)`, async () => {
-      const generated = await edict.generate(new Latents(x0, x0, shape, loopParams('ddim')), { prompt: prompts });
+  // DDIM has no mix and no leapfrog: its grid is strength x guidance x batch.
+  describe.each(grid.filter((c) => c.mix === 1 && c.leapfrog))('DDIM: strength $strength, guidance $guidance, batch $batch', (c) => {
+    const shape: [number, number, number, number] = [c.batch, 3, 8, 8];
+    const executed = Math.floor(STEPS * c.strength);
+    const prompts = PROMPTS.slice(0, c.batch);
+    const oracle = makeOracle({
+      scheduler: manifest.scheduler as Scheduler,
+      shape,
+      items: prompts.map((p) => item(p, c.guidance, 1)),
+      steps: STEPS,
+      executed,
+      leapfrog: true,
+      hiddenSize: manifest.text.hiddenSize,
+    });
+    const x0 = gaussianNoise(c.batch * 192, 11);
+
+    it(`DDIM generation and inversion (${executed} steps)`, async () => {
+      const ddimParams = params({
+        stage: 'inverted',
+        method: 'ddim',
+        prompts,
+        negativePrompts: prompts.map(() => NEGATIVE),
+        strength: c.strength,
+        executed,
+        guidance: prompts.map(() => c.guidance),
+        mix: prompts.map(() => 1),
+      });
+      const generated = await edict.generate(new Latents(x0, x0, shape, ddimParams), { prompt: prompts });
       expect(scaledError(generated.latents.x, oracle.ddimGenerate(x0))).toBeLessThanOrEqual(TOLERANCE);
       const inverted = await edict.invert(new Latents(x0, x0, shape, params({})), {
         prompt: prompts,
