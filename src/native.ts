@@ -47,6 +47,8 @@ export interface NativeInfo {
   cores: number;
   buildConfig: string;
   parallelInfo: string;
+  /** How the BLAS library's own threads are set ("openblas (1 thread)" or "none found"). */
+  blasThreads: string;
 }
 
 export interface NativePipelineConfig {

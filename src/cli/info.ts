@@ -89,6 +89,7 @@ export function registerInfo(program: Command): void {
             cuda: runtime.cuda,
             cudaDevices: runtime.cudaDevices,
             cores: runtime.cores,
+            blasThreads: runtime.blasThreads,
             build: { items: build.items, settings: build.settings },
           },
         });
@@ -110,7 +111,7 @@ export function registerInfo(program: Command): void {
         }
         lines.push(
           `device      ${g.device} (UNet ${g.dtype ?? manifest?.dtypes[kind] ?? 'the model default'})`,
-          `threads     ${threads} of ${runtime.cores} cores`,
+          `threads     ${threads} of ${runtime.cores} cores (BLAS threads: ${runtime.blasThreads})`,
           `libtorch    ${runtime.libtorch}`,
           `CUDA        ${runtime.cuda ? `available, ${runtime.cudaDevices} device(s)` : 'not available'}`,
           `build       ${build.items.join('; ')}`,
