@@ -12,9 +12,12 @@
  *      the ceiling), fidelity (PSNR against the ground-truth edited render);
  *   4. round trips with the source prompt: EDICT's and DDIM inversion's latent error.
  *
- *   npx tsx bench/quality.ts [--model DIR] [--cases N] [--batch N] [--json bench/out/quality.json]
+ *   npx tsx bench/quality.ts [--model DIR] [--cases N] [--batch N] [--json bench/out/quality.json] [--resume]
+ *
+ * With --json the report is rewritten after every finished (setting, method) cell, so a run cut
+ * short keeps what it measured; --resume reads that file back and measures only what is missing.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -40,7 +43,9 @@ const { values: args } = parseArgs({
     samples: { type: 'string' },
     'round-trips': { type: 'string', default: '48' },
     settings: { type: 'string', default: 'paper,strength0.6,guidance7.5' },
+    methods: { type: 'string', default: 'edict,ddim,sdedit' },
     json: { type: 'string' },
+    resume: { type: 'boolean', default: false },
   },
 });
 
@@ -56,8 +61,11 @@ const SETTINGS: Record<string, Setting> = {
   paper: { name: 'paper (s 0.8, g 3)', steps: 50, strength: 0.8, guidance: 3, mix: 0.93 },
   'strength0.6': { name: 'strength 0.6 (g 3)', steps: 50, strength: 0.6, guidance: 3, mix: 0.93 },
   'guidance7.5': { name: 'guidance 7.5 (s 0.8)', steps: 50, strength: 0.8, guidance: 7.5, mix: 0.93 },
+  // Beyond the issue's three: where the preservation / success trade-off of lower guidance lies.
+  guidance2: { name: 'guidance 2 (s 0.8)', steps: 50, strength: 0.8, guidance: 2, mix: 0.93 },
+  guidance1: { name: 'guidance 1 (s 0.8)', steps: 50, strength: 0.8, guidance: 1, mix: 0.93 },
 };
-const METHODS: Method[] = ['edict', 'ddim', 'sdedit'];
+const METHODS = args.methods!.split(',') as Method[];
 
 const allCases = heldOutCases();
 const cases = allCases.slice(0, Number(args.cases ?? allCases.length));
@@ -226,9 +234,28 @@ async function roundTrips(edict: Edict, subset: readonly HeldOutCase[]) {
   return out;
 }
 
+/** Writes the report so far (atomically: a reader never sees half a file). */
+function saveReport(report: Record<string, unknown>): void {
+  if (!args.json) return;
+  mkdirSync(dirname(args.json), { recursive: true });
+  writeFileSync(`${args.json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(`${args.json}.tmp`, args.json);
+}
+
+/** A previous run's report to continue, when it measured the same model on the same cases. */
+function previousReport(model: string): Record<string, any> | undefined {
+  if (!args.resume || !args.json || !existsSync(args.json)) return undefined;
+  const previous = JSON.parse(readFileSync(args.json, 'utf8'));
+  if (previous.model !== model || previous.cases !== cases.length) {
+    throw new Error(`${args.json} measured ${previous.model} on ${previous.cases} cases, not ${model} on ${cases.length}`);
+  }
+  return previous;
+}
+
 async function main(): Promise<void> {
   const edict = await Edict.load(args.model!);
-  const report: Record<string, unknown> = {
+  const previous = previousReport(edict.manifest.name);
+  const report: Record<string, any> = previous ?? {
     model: edict.manifest.name,
     cases: cases.length,
     date: new Date().toISOString(),
@@ -246,27 +273,27 @@ async function main(): Promise<void> {
   }
   report.autoencoderPsnr = finiteMean(cases.map((c) => psnr(vaeImages.get(c.index)!.data, render(c.scene))));
 
-  report.samples = await sampleQuality(edict);
+  report.samples ??= await sampleQuality(edict);
   log(`samples: ${JSON.stringify(report.samples)}`);
+  saveReport(report);
 
-  const edits: Record<string, unknown> = {};
+  report.edits ??= {};
   for (const key of args.settings!.split(',')) {
     const setting = SETTINGS[key];
     if (!setting) throw new Error(`unknown setting ${key}`);
-    const methods: Record<string, unknown> = {};
+    const methods = (report.edits[setting.name] ??= {});
     // One method at a time, so each one's wall time is its own.
-    for (const method of METHODS) methods[method] = await editQuality(edict, setting, method, vaeImages);
-    edits[setting.name] = methods;
+    for (const method of METHODS) {
+      if (methods[method]) continue;
+      methods[method] = await editQuality(edict, setting, method, vaeImages);
+      saveReport(report);
+    }
   }
-  report.edits = edits;
-  report.roundTrips = await roundTrips(edict, cases.slice(0, Number(args['round-trips'])));
+  report.roundTrips ??= await roundTrips(edict, cases.slice(0, Number(args['round-trips'])));
+  saveReport(report);
   await edict.dispose();
 
   printTables(report);
-  if (args.json) {
-    mkdirSync(dirname(args.json), { recursive: true });
-    writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
-  }
 }
 
 function printTables(report: Record<string, any>): void {
