@@ -2,6 +2,7 @@
 import json
 import os
 import random
+import subprocess
 
 import numpy as np
 import torch
@@ -18,6 +19,13 @@ def load_config():
 def path(rel):
     """A repository-relative path (the config's paths are relative to the repo root)."""
     return os.path.join(ROOT, rel)
+
+
+def run_tsx(*args):
+    """Runs eval_samples.ts (the TS scene domain: prompts, detector, judges) and returns its stdout."""
+    out = subprocess.run(['npx', 'tsx', os.path.join(ROOT, 'scripts/model/eval_samples.ts'), *args], cwd=ROOT,
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip()
 
 
 def setup(cfg):

@@ -7,7 +7,6 @@ Usage: /usr/bin/python3 scripts/model/edit_eval.py [--count 24] [--strength 0.8]
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -16,14 +15,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import models  # noqa: E402
-from common import ROOT, load_config, path  # noqa: E402
+from common import load_config, path, run_tsx  # noqa: E402
 from diffusion import Schedule  # noqa: E402
-
-
-def tsx(*args):
-    out = subprocess.run(['npx', 'tsx', os.path.join(ROOT, 'scripts/model/eval_samples.ts'), *args], cwd=ROOT,
-                         check=True, capture_output=True, text=True)
-    return out.stdout.strip()
 
 
 def main():
@@ -43,7 +36,7 @@ def main():
     cfg = load_config()
     torch.set_num_threads(args.threads)
     d = path(args.dir)
-    tsx('edits', d, str(args.count))
+    run_tsx('edits', d, str(args.count))
     with open(os.path.join(d, 'edits.json')) as f:
         edits = json.load(f)
     n = len(edits)
@@ -51,13 +44,7 @@ def main():
 
     tok = models.tokenizer(cfg)
     vae, scale = models.load_frozen_vae(cfg)
-    state = torch.load(os.path.join(path(cfg['cacheDir']), 'diffusion.ckpt'), map_location='cpu')
-    text, unet = models.text_encoder(cfg, len(tok.vocab)), models.unet(cfg)
-    prefix = '' if args.raw else 'ema_'
-    text.load_state_dict(state[prefix + 'text'])
-    unet.load_state_dict(state[prefix + 'unet'])
-    text.eval()
-    unet.eval()
+    text, unet, state = models.load_trained(cfg, len(tok.vocab), args.raw)
     sch = Schedule(cfg['scheduler'])
     t0 = time.time()
     with torch.no_grad():
@@ -116,7 +103,7 @@ def main():
         img = vae.decoder((x / scale).float())
     out = ((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     out.tofile(os.path.join(d, 'edited.u8'))
-    result = json.loads(tsx('judge', d))
+    result = json.loads(run_tsx('judge', d))
     print(json.dumps({'step': state['step'], 'strength': args.strength, 'guidance': args.guidance,
                       'seconds': round(time.time() - t0, 1), 'latentMaxAbsError': roundtrip_error if args.roundtrip else None,
                       'edicts': result}))

@@ -55,11 +55,7 @@ def main():
     tok = write_tokenizer.write(cfg, out)
 
     vae, scale = models.load_frozen_vae(cfg)
-    state = torch.load(os.path.join(path(cfg['cacheDir']), 'diffusion.ckpt'), map_location='cpu')
-    text, unet = models.text_encoder(cfg, len(tok.vocab)), models.unet(cfg)
-    prefix = '' if args.raw else 'ema_'
-    text.load_state_dict(state[prefix + 'text'])
-    unet.load_state_dict(state[prefix + 'unet'])
+    text, unet, state = models.load_trained(cfg, len(tok.vocab), args.raw)
     comps = {'text_encoder.pt': text, 'unet.pt': unet, 'vae_encoder.pt': vae.encoder, 'vae_decoder.pt': vae.decoder}
     for file, module in comps.items():
         module.eval()

@@ -42,3 +42,14 @@ def load_frozen_vae(cfg):
     for p in vae.parameters():
         p.requires_grad_(False)
     return vae, state['result']['scalingFactor']
+
+
+def load_trained(cfg, vocab_size, raw=False):
+    """The stage-2 checkpoint's text encoder and UNet (EMA weights unless raw), in eval mode,
+    and the checkpoint itself (for its step count)."""
+    state = torch.load(os.path.join(path(cfg['cacheDir']), 'diffusion.ckpt'), map_location='cpu')
+    text, net = text_encoder(cfg, vocab_size), unet(cfg)
+    prefix = '' if raw else 'ema_'
+    text.load_state_dict(state[prefix + 'text'])
+    net.load_state_dict(state[prefix + 'unet'])
+    return text.eval(), net.eval(), state

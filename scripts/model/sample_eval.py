@@ -7,7 +7,6 @@ Usage: /usr/bin/python3 scripts/model/sample_eval.py [--n 240] [--steps 25] [--g
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -16,14 +15,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import models  # noqa: E402
-from common import ROOT, load_config, path  # noqa: E402
+from common import load_config, path, run_tsx  # noqa: E402
 from diffusion import Schedule, ddim_sample  # noqa: E402
-
-
-def tsx(*args):
-    out = subprocess.run(['npx', 'tsx', os.path.join(ROOT, 'scripts/model/eval_samples.ts'), *args], cwd=ROOT,
-                         check=True, capture_output=True, text=True)
-    return out.stdout.strip()
 
 
 def main():
@@ -42,7 +35,7 @@ def main():
     torch.set_num_threads(args.threads or cfg['threads'])
     d = path(args.dir)
     if not os.path.exists(os.path.join(d, 'prompts.txt')):
-        tsx('prompts', d)
+        run_tsx('prompts', d)
     with open(os.path.join(d, 'prompts.txt')) as f:
         prompts = f.read().strip().split('\n')[: args.n]
 
@@ -66,14 +59,8 @@ def main():
         vae = Vae()
         state = {'step': manifest['source'].get('diffusionSteps')}
     else:
-        state = torch.load(os.path.join(path(cfg['cacheDir']), 'diffusion.ckpt'), map_location='cpu')
         vae, scale = models.load_frozen_vae(cfg)
-        text, unet = models.text_encoder(cfg, len(tok.vocab)), models.unet(cfg)
-        prefix = '' if args.raw else 'ema_'
-        text.load_state_dict(state[prefix + 'text'])
-        unet.load_state_dict(state[prefix + 'unet'])
-        text.eval()
-        unet.eval()
+        text, unet, state = models.load_trained(cfg, len(tok.vocab), args.raw)
     schedule = Schedule(cfg['scheduler'])
     g = torch.Generator().manual_seed(args.seed)
     t0 = time.time()
@@ -91,7 +78,7 @@ def main():
         images.append(((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
     images = np.concatenate(images)
     images.tofile(os.path.join(d, 'samples.u8'))
-    result = json.loads(tsx('score', d))
+    result = json.loads(run_tsx('score', d))
     result.update(step=state['step'], guidance=args.guidance, steps=args.steps, ema=not args.raw, exported=args.exported,
                   seconds=round(time.time() - t0, 1))
     print(json.dumps(result), flush=True)
