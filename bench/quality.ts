@@ -110,13 +110,13 @@ function detectorAccuracy() {
   };
 }
 
-/** 2. Fresh samples for the held-out captions. */
-async function sampleQuality(edict: Edict) {
+/** 2. Fresh samples for the held-out captions (DDIM; EDICT's coupled generation as a check). */
+async function sampleQuality(edict: Edict, method: 'ddim' | 'edict') {
   const subset = cases.slice(0, Number(args.samples ?? cases.length));
   const hits = { colour: 0, shape: 0, background: 0, texture: 0, all: 0 };
   let n = 0;
   for (const group of chunks(subset, batch * 2)) {
-    const result = await edict.sample({ prompt: group.map((c) => caption(c.scene)), steps: 50, guidance: 3, seed: 1000 + group[0].index });
+    const result = await edict.sample({ prompt: group.map((c) => caption(c.scene)), steps: 50, guidance: 3, seed: 1000 + group[0].index, method });
     group.forEach((c, i) => {
       const m = sampleMatches(result.images[i].data, c.scene);
       n++;
@@ -127,7 +127,6 @@ async function sampleQuality(edict: Edict) {
       hits.all += m.colour && m.shape && m.background && m.texture ? 1 : 0;
     });
   }
-  log(`samples: ${n}`);
   return {
     samples: n,
     objectColour: hits.colour / n,
@@ -273,8 +272,10 @@ async function main(): Promise<void> {
   }
   report.autoencoderPsnr = finiteMean(cases.map((c) => psnr(vaeImages.get(c.index)!.data, render(c.scene))));
 
-  report.samples ??= await sampleQuality(edict);
+  report.samples ??= await sampleQuality(edict, 'ddim');
   log(`samples: ${JSON.stringify(report.samples)}`);
+  report.samplesEdict ??= await sampleQuality(edict, 'edict');
+  log(`samples by EDICT generation: ${JSON.stringify(report.samplesEdict)}`);
   saveReport(report);
 
   report.edits ??= {};
@@ -301,8 +302,9 @@ function printTables(report: Record<string, any>): void {
   console.log(`\nmodel ${report.model}, ${report.cases} held-out scenes, autoencoder PSNR ${report.autoencoderPsnr.toFixed(1)} dB`);
   const d = report.detector;
   console.log(`detector on ground truth: colour ${pct(d.objectColour)}, shape ${pct(d.objectShape)}, background ${pct(d.backgroundColour)}, texture ${pct(d.backgroundTexture)}, strict judge on true edits ${pct(d.strictJudgeOnTrueEdits)}`);
-  const s = report.samples;
-  console.log(`samples (${s.samples}): colour ${pct(s.objectColour)}, shape ${pct(s.objectShape)}, background ${pct(s.backgroundColour)}, texture ${pct(s.backgroundTexture)}, all four ${pct(s.allFour)}`);
+  for (const [label, s] of [['DDIM', report.samples], ['EDICT', report.samplesEdict]]) {
+    console.log(`samples by ${label} (${s.samples}): colour ${pct(s.objectColour)}, shape ${pct(s.objectShape)}, background ${pct(s.backgroundColour)}, texture ${pct(s.backgroundTexture)}, all four ${pct(s.allFour)}`);
+  }
   console.log('\n| setting | method | ' + EDIT_KINDS.map((k) => `${k} success / bg PSNR / fidelity`).join(' | ') + ' |');
   console.log('|---|---|' + EDIT_KINDS.map(() => '---').join('|') + '|');
   for (const [setting, methods] of Object.entries(report.edits as Record<string, any>)) {
