@@ -50,4 +50,4 @@ log "building the addon (cmake-js, incremental)"
 npx --no-install cmake-js compile --log-level warn >/dev/null
 log "building TypeScript"
 npx --no-install tsc -p tsconfig.json
-log "ready: $(node -e "import('./dist/index.js').then(async (m) => { const i = await m.runtimeInfo(); console.log('libtorch ' + i.libtorch + ', ' + i.threads + ' threads, CUDA ' + (i.cuda ? 'yes' : 'no')); })")"
+log "ready: $(node -e "import('./dist/index.js').then(async (m) => { const i = await m.runtimeInfo(); console.log('libtorch ' + i.libtorch + ', ' + i.cores + ' cores, CUDA ' + (i.cuda ? 'yes' : 'no')); })")"
