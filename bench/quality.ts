@@ -65,6 +65,14 @@ const SETTINGS: Record<string, Setting> = {
   guidance2: { name: 'guidance 2 (s 0.8)', steps: 50, strength: 0.8, guidance: 2, mix: 0.93 },
   guidance1: { name: 'guidance 1 (s 0.8)', steps: 50, strength: 0.8, guidance: 1, mix: 0.93 },
 };
+
+/** A named setting, or "mixP": the paper's settings with EDICT's mixing weight p = P. */
+function setting(key: string): Setting {
+  const mix = /^mix(0?\.\d+|1)$/.exec(key);
+  if (mix) return { ...SETTINGS.paper, name: `mix ${mix[1]} (s 0.8, g 3)`, mix: Number(mix[1]) };
+  if (!SETTINGS[key]) throw new Error(`unknown setting ${key}: ${Object.keys(SETTINGS).join(', ')} or mixP`);
+  return SETTINGS[key];
+}
 const METHODS = args.methods!.split(',') as Method[];
 
 const allCases = heldOutCases();
@@ -280,17 +288,17 @@ async function main(): Promise<void> {
 
   report.edits ??= {};
   for (const key of args.settings!.split(',')) {
-    const setting = SETTINGS[key];
-    if (!setting) throw new Error(`unknown setting ${key}`);
-    const methods = (report.edits[setting.name] ??= {});
+    const chosen = setting(key);
+    const methods = (report.edits[chosen.name] ??= {});
     // One method at a time, so each one's wall time is its own.
     for (const method of METHODS) {
       if (methods[method]) continue;
-      methods[method] = await editQuality(edict, setting, method, vaeImages);
+      methods[method] = await editQuality(edict, chosen, method, vaeImages);
       saveReport(report);
     }
   }
-  report.roundTrips ??= await roundTrips(edict, cases.slice(0, Number(args['round-trips'])));
+  const roundTripCases = cases.slice(0, Number(args['round-trips']));
+  if (roundTripCases.length > 0) report.roundTrips ??= await roundTrips(edict, roundTripCases);
   saveReport(report);
   await edict.dispose();
 
@@ -316,6 +324,7 @@ function printTables(report: Record<string, any>): void {
       console.log(`| ${setting} | ${method} | ${cells.join(' | ')} |`);
     }
   }
+  if (!report.roundTrips) return;
   console.log('\nround trips (latent max abs error over cases):');
   for (const [k, v] of Object.entries(report.roundTrips as Record<string, any>)) {
     console.log(`  ${k}: max ${v.maxAbs.toExponential(2)}, mean ${v.meanMaxAbs.toExponential(2)}, PSNR vs VAE round trip ${v.meanPixelPsnrVsVae.toFixed(1)} dB`);
