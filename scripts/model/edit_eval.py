@@ -3,7 +3,7 @@ held-out scenes, judged by the TypeScript strict judges. The EDICT step order fo
 DESIGN.md (x then y, y then x on odd steps with leapfrog; mix x then y), float64 coupling.
 
 Usage: /usr/bin/python3 scripts/model/edit_eval.py [--count 24] [--strength 0.8] [--guidance 3]
-       [--steps 50] [--mix 0.93] [--exported]"""
+       [--steps 50] [--mix 0.93] [--ckpt FILE]"""
 import argparse
 import json
 import os
@@ -29,6 +29,7 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--dir', default='.cache/eval-edit')
     ap.add_argument('--raw', action='store_true', help='raw weights instead of the EMA copy')
+    ap.add_argument('--ckpt', default=None, help='a stage-2 checkpoint (default: .cache/model/diffusion.ckpt)')
     ap.add_argument('--surgical', action='store_true',
                     help='diagnosis: target text states = source states with only the changed tokens replaced')
     ap.add_argument('--roundtrip', action='store_true', help='target prompt := source prompt; report latent error')
@@ -44,7 +45,7 @@ def main():
 
     tok = models.tokenizer(cfg)
     vae, scale = models.load_frozen_vae(cfg)
-    text, unet, state = models.load_trained(cfg, len(tok.vocab), args.raw)
+    text, unet, state = models.load_trained(cfg, len(tok.vocab), args.raw, args.ckpt)
     sch = Schedule(cfg['scheduler'])
     t0 = time.time()
     with torch.no_grad():

@@ -22,9 +22,10 @@ def autoencoder(cfg):
     return AutoEncoder(v['channels'], v['latentChannels'])
 
 
-def text_encoder(cfg, vocab_size):
+def text_encoder(cfg, vocab_size, layers=None):
     d = cfg['diffusion']
-    return TextEncoder(vocab_size, cfg['text']['maxLength'], d['textDim'], d['textLayers'], d['textHeads'])
+    layers = d['textLayers'] if layers is None else layers
+    return TextEncoder(vocab_size, cfg['text']['maxLength'], d['textDim'], layers, d['textHeads'])
 
 
 def unet(cfg):
@@ -44,12 +45,14 @@ def load_frozen_vae(cfg):
     return vae, state['result']['scalingFactor']
 
 
-def load_trained(cfg, vocab_size, raw=False):
+def load_trained(cfg, vocab_size, raw=False, file=None):
     """The stage-2 checkpoint's text encoder and UNet (EMA weights unless raw), in eval mode,
-    and the checkpoint itself (for its step count)."""
-    state = torch.load(os.path.join(path(cfg['cacheDir']), 'diffusion.ckpt'), map_location='cpu')
-    text, net = text_encoder(cfg, vocab_size), unet(cfg)
+    and the checkpoint itself (for its step count). The text encoder's depth is read from the
+    checkpoint, so an older model (2 transformer layers) still loads for comparison."""
+    state = torch.load(file or os.path.join(path(cfg['cacheDir']), 'diffusion.ckpt'), map_location='cpu')
     prefix = '' if raw else 'ema_'
+    layers = len({k.split('.')[1] for k in state[prefix + 'text'] if k.startswith('layers.')})
+    text, net = text_encoder(cfg, vocab_size, layers), unet(cfg)
     text.load_state_dict(state[prefix + 'text'])
     net.load_state_dict(state[prefix + 'unet'])
     return text.eval(), net.eval(), state
