@@ -28,11 +28,15 @@ import {
   EDIT_KINDS,
   heldOutCases,
   invertMask,
+  diagnoseShapeEdit,
   judgeEdit,
   render,
   sampleMatches,
+  summariseShapeEdits,
   type EditKind,
   type HeldOutCase,
+  type Shape,
+  type ShapeEditDiagnosis,
 } from '../src/scenes/index.js';
 
 const { values: args } = parseArgs({
@@ -157,6 +161,7 @@ const emptyScores = (): CellScores => ({ success: [], backgroundPsnr: [], ceilin
 /** 3. Edits: per setting and method, a chunk of cases inverted in one batch, edited in one. */
 async function editQuality(edict: Edict, setting: Setting, method: Method, vaeImages: Map<number, RgbImage>) {
   const scores = Object.fromEntries(EDIT_KINDS.map((k) => [k, emptyScores()])) as Record<EditKind, CellScores>;
+  const shapes: ShapeEditDiagnosis[] = [];
   const started = performance.now();
   for (const group of chunks(cases, batch)) {
     const inputs = group.map((c) => sceneImage(render(c.scene)));
@@ -200,6 +205,7 @@ async function editQuality(edict: Edict, setting: Setting, method: Method, vaeIm
         s.backgroundPsnr.push(psnr(out.data, input, keep));
         s.ceilingPsnr.push(psnr(vae.data, input, keep));
         s.fidelityPsnr.push(psnr(out.data, render(e.target)));
+        if (e.kind === 'objectShape') shapes.push(diagnoseShapeEdit(out.data, c.scene, e.value as Shape));
       });
     });
   }
@@ -219,6 +225,8 @@ async function editQuality(edict: Edict, setting: Setting, method: Method, vaeIm
         },
       ]),
     ),
+    // Why shape edits fail (wrong template, wrong place, still the old outline).
+    shapeEdits: summariseShapeEdits(shapes),
   };
 }
 
@@ -280,11 +288,13 @@ async function main(): Promise<void> {
   }
   report.autoencoderPsnr = finiteMean(cases.map((c) => psnr(vaeImages.get(c.index)!.data, render(c.scene))));
 
-  report.samples ??= await sampleQuality(edict, 'ddim');
-  log(`samples: ${JSON.stringify(report.samples)}`);
-  report.samplesEdict ??= await sampleQuality(edict, 'edict');
-  log(`samples by EDICT generation: ${JSON.stringify(report.samplesEdict)}`);
-  saveReport(report);
+  if (args.samples !== '0') {
+    report.samples ??= await sampleQuality(edict, 'ddim');
+    log(`samples: ${JSON.stringify(report.samples)}`);
+    report.samplesEdict ??= await sampleQuality(edict, 'edict');
+    log(`samples by EDICT generation: ${JSON.stringify(report.samplesEdict)}`);
+    saveReport(report);
+  }
 
   report.edits ??= {};
   for (const key of args.settings!.split(',')) {
@@ -311,6 +321,7 @@ function printTables(report: Record<string, any>): void {
   const d = report.detector;
   console.log(`detector on ground truth: colour ${pct(d.objectColour)}, shape ${pct(d.objectShape)}, background ${pct(d.backgroundColour)}, texture ${pct(d.backgroundTexture)}, strict judge on true edits ${pct(d.strictJudgeOnTrueEdits)}`);
   for (const [label, s] of [['DDIM', report.samples], ['EDICT', report.samplesEdict]]) {
+    if (!s) continue;
     console.log(`samples by ${label} (${s.samples}): colour ${pct(s.objectColour)}, shape ${pct(s.objectShape)}, background ${pct(s.backgroundColour)}, texture ${pct(s.backgroundTexture)}, all four ${pct(s.allFour)}`);
   }
   console.log('\n| setting | method | ' + EDIT_KINDS.map((k) => `${k} success / bg PSNR / fidelity`).join(' | ') + ' |');
@@ -322,6 +333,14 @@ function printTables(report: Record<string, any>): void {
         return `${pct(c.success)} / ${c.backgroundPsnr.toFixed(1)} (${c.ceilingPsnr.toFixed(1)}) / ${c.fidelityPsnr.toFixed(1)}`;
       });
       console.log(`| ${setting} | ${method} | ${cells.join(' | ')} |`);
+    }
+  }
+  console.log('\nshape edits taken apart (shares of all shape edits; see src/scenes/shape-diagnosis.ts):');
+  for (const [setting, methods] of Object.entries(report.edits as Record<string, any>)) {
+    for (const [method, r] of Object.entries(methods as Record<string, any>)) {
+      const d = r.shapeEdits;
+      if (!d) continue;
+      console.log(`  ${setting} ${method}: success ${pct(d.success)}, right template ${pct(d.templateRight)}, of which in the wrong place ${pct(d.rightShapeWrongPlace)} and closer to the old outline ${pct(d.rightShapeCloserToOld)}; median shift ${d.medianShiftPx.toFixed(1)} px, area ${d.medianAreaRatio.toFixed(2)}x, IoU ${d.medianIouNew.toFixed(2)}`);
     }
   }
   if (!report.roundTrips) return;

@@ -2,7 +2,7 @@
 // (a flat grey image, the unedited input) fail.
 import { describe, expect, it } from 'vitest';
 
-import { EDIT_KINDS, heldOutCases, judgeEdit, render } from '../src/scenes/index.js';
+import { EDIT_KINDS, diagnoseShapeEdit, heldOutCases, judgeEdit, render, type Shape } from '../src/scenes/index.js';
 
 const cases = heldOutCases().slice(0, 60);
 const grey = new Uint8Array(32 * 32 * 3).fill(128);
@@ -22,6 +22,39 @@ describe('judgeEdit', () => {
       // Grey (128) is nearest the shade of white, so it is a white background to the detector.
       const whiteTarget = edit.target.background === 'white' && kind.startsWith('background');
       if (!whiteTarget) expect(judgeEdit(grey, c.scene, kind, edit.value).success).toBe(false);
+    }
+  });
+});
+
+describe('diagnoseShapeEdit', () => {
+  const shapeEdits = cases.map((c) => ({ c, edit: c.edits.find((e) => e.kind === 'objectShape')! }));
+
+  it('reads a ground-truth edit as the right template in the right place', () => {
+    for (const { c, edit } of shapeEdits) {
+      const d = diagnoseShapeEdit(render(edit.target), c.scene, edit.value as Shape);
+      expect(d).toMatchObject({ templateRight: true, iouNew: 1, shiftPx: 0, areaRatio: 1 });
+      expect(d.iouOld).toBeLessThan(1);
+    }
+  });
+
+  it('reads the unedited input as the old shape', () => {
+    for (const { c, edit } of shapeEdits) {
+      const d = diagnoseShapeEdit(render(c.scene), c.scene, edit.value as Shape);
+      expect(d.templateRight).toBe(false);
+      expect(d.iouOld).toBe(1);
+      expect(d.iouNew).toBeLessThan(1);
+    }
+  });
+
+  it('measures how far a right shape was drawn from its true place', () => {
+    for (const { c, edit } of shapeEdits) {
+      // 3 px towards the centre, so the moved object is never clipped by the border.
+      const dx = edit.target.dx > 0 ? edit.target.dx - 3 : edit.target.dx + 3;
+      const d = diagnoseShapeEdit(render({ ...edit.target, dx }), c.scene, edit.value as Shape);
+      expect(d.templateRight).toBe(true);
+      expect(d.shiftPx).toBeCloseTo(3, 12);
+      expect(d.areaRatio).toBe(1);
+      expect(d.iouNew).toBeLessThan(1);
     }
   });
 });

@@ -8,6 +8,9 @@
  *                            held-out scenes' four edits (source render, both captions)
  *   judge <dir>              reads <dir>/edited.u8 (one image per edit, from edit_eval.py) and
  *                            prints strict success, background PSNR and fidelity per kind
+ *   shapes <dir>             the shape edits of <dir>/edited.u8 taken apart: why the strict
+ *                            judge failed them (wrong template, IoU, closer to the old shape)
+ *                            and how far the object moved or grew
  * Usage: npx tsx scripts/model/eval_samples.ts prompts .cache/eval
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,18 +21,21 @@ import {
   caption,
   changeMask,
   detect,
+  diagnoseShapeEdit,
   heldOutCases,
   judgeEdit,
+  summariseShapeEdits,
   render,
   type EditKind,
   type Scene,
+  type Shape,
 } from '../../src/scenes/index.js';
 
 type Labels = Pick<Scene, 'background' | 'texture' | 'colour' | 'shape'>[];
 
 const [mode, dir] = process.argv.slice(2);
-if (!dir || !['prompts', 'score', 'edits', 'judge'].includes(mode)) {
-  console.error('usage: eval_samples.ts prompts|score|edits|judge <dir> [count]');
+if (!dir || !['prompts', 'score', 'edits', 'judge', 'shapes'].includes(mode)) {
+  console.error('usage: eval_samples.ts prompts|score|edits|judge|shapes <dir> [count]');
   process.exit(2);
 }
 mkdirSync(dir, { recursive: true });
@@ -92,6 +98,17 @@ if (mode === 'edits') {
     }),
   );
   console.log(JSON.stringify(out));
+} else if (mode === 'shapes') {
+  const list = JSON.parse(readFileSync(join(dir, 'edits.json'), 'utf8')) as EditCase[];
+  const data = readFileSync(join(dir, 'edited.u8'));
+  const px = SIZE * SIZE * 3;
+  const cases = heldOutCases();
+  const rows = list.flatMap((e, i) => {
+    if (e.kind !== 'objectShape') return [];
+    const img = new Uint8Array(data.buffer, data.byteOffset + i * px, px);
+    return [diagnoseShapeEdit(img, cases[e.index].scene, e.value as Shape)];
+  });
+  console.log(JSON.stringify(summariseShapeEdits(rows)));
 } else if (mode === 'prompts') {
   const cases = heldOutCases();
   const labels: Labels = cases.map(({ scene: s }) => ({ background: s.background, texture: s.texture, colour: s.colour, shape: s.shape }));
@@ -121,3 +138,4 @@ if (mode === 'edits') {
   const rate = Object.fromEntries(Object.entries(hits).map(([k, v]) => [k, +(v / n).toFixed(4)]));
   console.log(JSON.stringify({ samples: n, match: rate, shapeMisses: confusion }));
 }
+

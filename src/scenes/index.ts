@@ -31,4 +31,12 @@ export {
   type Detection,
   type PixelClasses,
 } from './detect.js';
-export { BACKGROUND_COLOUR_SHARE, OBJECT_IOU, judgeEdit, sampleMatches, type Judgement } from './judge.js';
+export { judgeEdit, sampleMatches, type Judgement } from './judge.js';
+export { BACKGROUND_COLOUR_SHARE, OBJECT_IOU } from './thresholds.js';
+export {
+  diagnoseShapeEdit,
+  shapeEditPasses,
+  summariseShapeEdits,
+  type ShapeEditDiagnosis,
+  type ShapeEditSummary,
+} from './shape-diagnosis.js';

@@ -1,8 +1,10 @@
 import { withAttribute, type EditKind } from './edit.js';
 import { invertMask, iou, objectMask } from './geometry.js';
-import { classifyPixels, classifyShape, colourMask, detect, detectTexture, largestComponent } from './detect.js';
+import { classifyPixels, colourMask, detect, detectTexture } from './detect.js';
 import { COLOURS, type Colour } from './palette.js';
 import { SIZE, type Scene, type Shape, type Texture } from './scene.js';
+import { diagnoseShapeEdit, shapeEditPasses } from './shape-diagnosis.js';
+import { BACKGROUND_COLOUR_SHARE, OBJECT_IOU } from './thresholds.js';
 
 /**
  * Strict edit judges: the target attribute must appear where the ground truth says, not
@@ -13,10 +15,6 @@ export interface Judgement {
   /** The number the threshold applies to (IoU or a pixel share), for reports. */
   readonly score: number;
 }
-
-/** Share of the true background that must show the target colour in a background-colour edit. */
-export const BACKGROUND_COLOUR_SHARE = 0.7;
-export const OBJECT_IOU = 0.5;
 
 /**
  * - objectColour: pixels of the target colour overlap the true object mask with IoU >= 0.5.
@@ -34,11 +32,8 @@ export function judgeEdit(image: Uint8Array, source: Scene, kind: EditKind, valu
       return { success: score >= OBJECT_IOU, score };
     }
     case 'objectShape': {
-      const blob = largestComponent(colourMask(classes, source.colour));
-      const score = iou(blob, objectMask(target));
-      const old = iou(blob, objectMask(source));
-      const { shape } = classifyShape(blob);
-      return { success: score >= OBJECT_IOU && score > old && shape === (value as Shape), score };
+      const d = diagnoseShapeEdit(image, source, value as Shape);
+      return { success: shapeEditPasses(d), score: d.iouNew };
     }
     case 'backgroundColour': {
       const score = colourShare(classes, value as Colour, invertMask(objectMask(source)));
