@@ -341,6 +341,8 @@ function printTables(report: Record<string, any>): void {
       const d = r.shapeEdits;
       if (!d) continue;
       console.log(`  ${setting} ${method}: success ${pct(d.success)}, right template ${pct(d.templateRight)}, of which in the wrong place ${pct(d.rightShapeWrongPlace)} and closer to the old outline ${pct(d.rightShapeCloserToOld)}; median shift ${d.medianShiftPx.toFixed(1)} px, area ${d.medianAreaRatio.toFixed(2)}x, IoU ${d.medianIouNew.toFixed(2)}`);
+      const pairs = Object.entries(d.byPair ?? {}) as [string, any][];
+      console.log(`    by edit: ${pairs.map(([p, v]) => `${p} ${pct(v.success)} (shift ${v.medianShiftPx.toFixed(1)} px)`).join(', ')}`);
     }
   }
   if (!report.roundTrips) return;

@@ -2,7 +2,15 @@
 // (a flat grey image, the unedited input) fail.
 import { describe, expect, it } from 'vitest';
 
-import { EDIT_KINDS, diagnoseShapeEdit, heldOutCases, judgeEdit, render, type Shape } from '../src/scenes/index.js';
+import {
+  EDIT_KINDS,
+  diagnoseShapeEdit,
+  heldOutCases,
+  judgeEdit,
+  render,
+  summariseShapeEdits,
+  type Shape,
+} from '../src/scenes/index.js';
 
 const cases = heldOutCases().slice(0, 60);
 const grey = new Uint8Array(32 * 32 * 3).fill(128);
@@ -56,5 +64,19 @@ describe('diagnoseShapeEdit', () => {
       expect(d.areaRatio).toBe(1);
       expect(d.iouNew).toBeLessThan(1);
     }
+  });
+
+  it('summarises: all true edits pass, every unedited input fails, counted per shape pair', () => {
+    const truth = summariseShapeEdits(shapeEdits.map(({ c, edit }) => diagnoseShapeEdit(render(edit.target), c.scene, edit.value as Shape)));
+    expect(truth).toMatchObject({ n: cases.length, success: 1, templateRight: 1, rightShapeWrongPlace: 0, medianShiftPx: 0 });
+    const pairs = Object.entries(truth.byPair);
+    expect(pairs.reduce((n, [, v]) => n + v.n, 0)).toBe(cases.length);
+    for (const [pair, v] of pairs) {
+      expect(pair).toMatch(/^(circle|square|triangle)->(circle|square|triangle)$/);
+      expect(v.success).toBe(1);
+    }
+    const unedited = summariseShapeEdits(shapeEdits.map(({ c, edit }) => diagnoseShapeEdit(render(c.scene), c.scene, edit.value as Shape)));
+    expect(unedited.success).toBe(0);
+    expect(unedited.templateRight).toBe(0);
   });
 });

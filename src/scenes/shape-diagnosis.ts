@@ -11,6 +11,8 @@ import { SIZE, type Scene, type Shape } from './scene.js';
  * one failed (a shape drawn in the wrong place, or one still closer to the old outline).
  */
 export interface ShapeEditDiagnosis {
+  /** The edit, as "circle->triangle". */
+  readonly pair: string;
   /** The blob's best-fitting template is the target shape. */
   readonly templateRight: boolean;
   /** IoU of the blob with the true new object mask. */
@@ -29,6 +31,7 @@ export function diagnoseShapeEdit(image: Uint8Array, source: Scene, shape: Shape
   const [bx, by, blobPixels] = centreOfMass(blob);
   const [tx, ty, targetPixels] = centreOfMass(target);
   return {
+    pair: `${source.shape}->${shape}`,
     templateRight: classifyShape(blob).shape === shape,
     iouNew: iou(blob, target),
     iouOld: iou(blob, objectMask(source)),
@@ -54,14 +57,21 @@ export interface ShapeEditSummary {
   readonly medianShiftPx: number;
   readonly medianAreaRatio: number;
   readonly medianIouNew: number;
+  /** Success and median shift per (old shape -> new shape). */
+  readonly byPair: Readonly<Record<string, { n: number; success: number; medianShiftPx: number }>>;
 }
 
 export function summariseShapeEdits(rows: readonly ShapeEditDiagnosis[]): ShapeEditSummary {
   const share = (f: (d: ShapeEditDiagnosis) => boolean) => rows.filter(f).length / rows.length;
-  const median = (pick: (d: ShapeEditDiagnosis) => number) => {
-    const v = rows.map(pick).sort((a, b) => a - b);
-    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
+  const median = (pick: (d: ShapeEditDiagnosis) => number) => medianOf(rows.map(pick));
+  const pairs = [...new Set(rows.map((d) => d.pair))].sort();
+  const byPair = Object.fromEntries(
+    pairs.map((pair) => {
+      const of = rows.filter((d) => d.pair === pair);
+      const success = of.filter(shapeEditPasses).length / of.length;
+      return [pair, { n: of.length, success, medianShiftPx: medianOf(of.map((d) => d.shiftPx)) }];
+    }),
+  );
   return {
     n: rows.length,
     success: share(shapeEditPasses),
@@ -71,7 +81,13 @@ export function summariseShapeEdits(rows: readonly ShapeEditDiagnosis[]): ShapeE
     medianShiftPx: median((d) => d.shiftPx),
     medianAreaRatio: median((d) => d.areaRatio),
     medianIouNew: median((d) => d.iouNew),
+    byPair,
   };
+}
+
+function medianOf(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 function centreOfMass(mask: Uint8Array): [number, number, number] {
