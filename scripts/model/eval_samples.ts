@@ -24,8 +24,8 @@ import {
   diagnoseShapeEdit,
   heldOutCases,
   judgeEdit,
-  summariseShapeEdits,
   render,
+  summariseShapeEdits,
   type EditKind,
   type Scene,
   type Shape,
@@ -138,4 +138,3 @@ if (mode === 'edits') {
   const rate = Object.fromEntries(Object.entries(hits).map(([k, v]) => [k, +(v / n).toFixed(4)]));
   console.log(JSON.stringify({ samples: n, match: rate, shapeMisses: confusion }));
 }
-

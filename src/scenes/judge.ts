@@ -32,7 +32,7 @@ export function judgeEdit(image: Uint8Array, source: Scene, kind: EditKind, valu
       return { success: score >= OBJECT_IOU, score };
     }
     case 'objectShape': {
-      const d = diagnoseShapeEdit(image, source, value as Shape);
+      const d = diagnoseShapeEdit(image, source, value as Shape, classes);
       return { success: shapeEditPasses(d), score: d.iouNew };
     }
     case 'backgroundColour': {

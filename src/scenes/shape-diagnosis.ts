@@ -1,7 +1,7 @@
 import { withAttribute } from './edit.js';
 import { iou, objectMask } from './geometry.js';
 import { OBJECT_IOU } from './thresholds.js';
-import { classifyPixels, classifyShape, colourMask, largestComponent } from './detect.js';
+import { classifyPixels, classifyShape, colourMask, largestComponent, type PixelClasses } from './detect.js';
 import { SIZE, type Scene, type Shape } from './scene.js';
 
 /**
@@ -25,8 +25,14 @@ export interface ShapeEditDiagnosis {
   readonly areaRatio: number;
 }
 
-export function diagnoseShapeEdit(image: Uint8Array, source: Scene, shape: Shape): ShapeEditDiagnosis {
-  const blob = largestComponent(colourMask(classifyPixels(image), source.colour));
+/** `classes`: the image's pixel classes, when the caller has them already (the judge does). */
+export function diagnoseShapeEdit(
+  image: Uint8Array,
+  source: Scene,
+  shape: Shape,
+  classes: PixelClasses = classifyPixels(image),
+): ShapeEditDiagnosis {
+  const blob = largestComponent(colourMask(classes, source.colour));
   const target = objectMask(withAttribute(source, 'objectShape', shape));
   const [bx, by, blobPixels] = centreOfMass(blob);
   const [tx, ty, targetPixels] = centreOfMass(target);
@@ -63,7 +69,6 @@ export interface ShapeEditSummary {
 
 export function summariseShapeEdits(rows: readonly ShapeEditDiagnosis[]): ShapeEditSummary {
   const share = (f: (d: ShapeEditDiagnosis) => boolean) => rows.filter(f).length / rows.length;
-  const median = (pick: (d: ShapeEditDiagnosis) => number) => medianOf(rows.map(pick));
   const pairs = [...new Set(rows.map((d) => d.pair))].sort();
   const byPair = Object.fromEntries(
     pairs.map((pair) => {
@@ -78,9 +83,9 @@ export function summariseShapeEdits(rows: readonly ShapeEditDiagnosis[]): ShapeE
     templateRight: share((d) => d.templateRight),
     rightShapeWrongPlace: share((d) => d.templateRight && d.iouNew < OBJECT_IOU),
     rightShapeCloserToOld: share((d) => d.templateRight && d.iouNew >= OBJECT_IOU && d.iouNew <= d.iouOld),
-    medianShiftPx: median((d) => d.shiftPx),
-    medianAreaRatio: median((d) => d.areaRatio),
-    medianIouNew: median((d) => d.iouNew),
+    medianShiftPx: medianOf(rows.map((d) => d.shiftPx)),
+    medianAreaRatio: medianOf(rows.map((d) => d.areaRatio)),
+    medianIouNew: medianOf(rows.map((d) => d.iouNew)),
     byPair,
   };
 }
