@@ -42,6 +42,42 @@ def check(name, eager, file, make_inputs):
     return worst
 
 
+def save_scripted(module, file, store):
+    """Scripts `module` and saves it with its weights stored as `store`; the eager module keeps
+    the same rounding (back in float32), so check() compares like with like."""
+    module.eval()
+    module.to(store).float()
+    scripted = torch.jit.script(module)
+    scripted.to(store)
+    torch.jit.save(scripted, file)
+
+
+def check_decoder(cfg, decoder, file):
+    g = torch.Generator().manual_seed(0)
+    c = cfg['vae']['latentChannels']
+    return check('vae_decoder', decoder, file,
+                 lambda b, big, dt: (torch.randn(b, c, 16 if big else 8, 16 if big else 8, generator=g).to(dt),))
+
+
+def write_decoder(cfg, decoder, result, store=torch.float16):
+    """Replaces only the exported decoder (finetune_decoder.py --export): the encoder, text
+    encoder, UNet and tokenizer stay byte for byte; model.json records the fine-tune."""
+    out = path(cfg['outDir'])
+    file = os.path.join(out, 'vae_decoder.pt')
+    save_scripted(decoder, file + '.tmp', store)
+    err = check_decoder(cfg, decoder, file + '.tmp')
+    os.replace(file + '.tmp', file)
+    manifest_file = os.path.join(out, 'model.json')
+    with open(manifest_file) as f:
+        manifest = json.load(f)
+    manifest['source']['decoderFinetune'] = result
+    with open(manifest_file + '.tmp', 'w') as f:
+        json.dump(manifest, f, indent=2)
+        f.write('\n')
+    os.replace(manifest_file + '.tmp', manifest_file)
+    print(json.dumps({'exported': file, 'maxAbsDiffLoadedVsEager': err, **result}, indent=1))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--raw', action='store_true')
@@ -58,11 +94,7 @@ def main():
     text, unet, state = models.load_trained(cfg, len(tok.vocab), args.raw)
     comps = {'text_encoder.pt': text, 'unet.pt': unet, 'vae_encoder.pt': vae.encoder, 'vae_decoder.pt': vae.decoder}
     for file, module in comps.items():
-        module.eval()
-        module.to(store).float()  # the eager reference carries the stored rounding
-        scripted = torch.jit.script(module)
-        scripted.to(store)
-        torch.jit.save(scripted, os.path.join(out, file))
+        save_scripted(module, os.path.join(out, file), store)
 
     c = cfg['vae']['latentChannels']
     L, D = cfg['text']['maxLength'], cfg['diffusion']['textDim']
@@ -79,8 +111,7 @@ def main():
                                           torch.randint(0, 1000, (b,), generator=g), rnd(b, L, D, dtype=dt))),
         'vae_encoder': check('vae_encoder', vae.encoder, os.path.join(out, 'vae_encoder.pt'),
                              lambda b, big, dt: (rnd(b, 3, 64 if big else 32, 64 if big else 32, dtype=dt).clamp(-1, 1),)),
-        'vae_decoder': check('vae_decoder', vae.decoder, os.path.join(out, 'vae_decoder.pt'),
-                             lambda b, big, dt: (rnd(b, c, 16 if big else 8, 16 if big else 8, dtype=dt),)),
+        'vae_decoder': check_decoder(cfg, vae.decoder, os.path.join(out, 'vae_decoder.pt')),
     }
     params = {k: sum(p.numel() for p in m.parameters()) for k, m in comps.items()}
     dc = cfg['diffusion']
@@ -107,6 +138,9 @@ def main():
             'parameters': params,
         },
     }
+    tuned = models.tuned_decoder_result(cfg)
+    if tuned is not None:
+        manifest['source']['decoderFinetune'] = tuned
     with open(os.path.join(out, 'model.json'), 'w') as f:
         json.dump(manifest, f, indent=2)
         f.write('\n')

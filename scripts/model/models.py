@@ -34,15 +34,34 @@ def unet(cfg):
                 d.get('blocks', 2), d.get('ffMult', 2))
 
 
-def load_frozen_vae(cfg):
-    """The stage-1 autoencoder and its measured scaling factor."""
-    state = torch.load(os.path.join(path(cfg['cacheDir']), 'vae_final.pt'), map_location='cpu')
+def load_frozen_vae(cfg, tuned=True):
+    """The stage-1 autoencoder and its measured scaling factor; with `tuned`, its decoder is the
+    fine-tuned one of finetune_decoder.py when that has run (the encoder is stage 1's either way)."""
+    cache = path(cfg['cacheDir'])
+    state = torch.load(os.path.join(cache, 'vae_final.pt'), map_location='cpu')
     vae = autoencoder(cfg)
     vae.load_state_dict(state['model'])
+    tuned_state = _tuned_decoder(cfg) if tuned else None
+    if tuned_state is not None:
+        vae.decoder.load_state_dict(tuned_state['decoder'])
     vae.eval()
     for p in vae.parameters():
         p.requires_grad_(False)
     return vae, state['result']['scalingFactor']
+
+
+TUNED_DECODER_FILE = 'vae_decoder_tuned.pt'  # finetune_decoder.py's output, in the cache dir
+
+
+def _tuned_decoder(cfg):
+    file = os.path.join(path(cfg['cacheDir']), TUNED_DECODER_FILE)
+    return torch.load(file, map_location='cpu') if os.path.exists(file) else None
+
+
+def tuned_decoder_result(cfg):
+    """What finetune_decoder.py measured, or None when the decoder is stage 1's."""
+    state = _tuned_decoder(cfg)
+    return None if state is None else state['result']
 
 
 def load_trained(cfg, vocab_size, raw=False, file=None):
