@@ -70,6 +70,26 @@ class SceneData:
         return self._perm[k * batch:(k + 1) * batch]
 
 
+def append_log(file, header, row):
+    """Appends one row to a loss-curve CSV, writing the header first if the file is new."""
+    new = not os.path.exists(file)
+    with open(file, 'a') as f:
+        if new:
+            f.write(header + '\n')
+        f.write(row + '\n')
+
+
+def truncate_log(file, step):
+    """Drops loss-curve rows written after the checkpoint a resumed run restarts from."""
+    if not os.path.exists(file):
+        return
+    with open(file) as f:
+        lines = f.read().splitlines()
+    keep = lines[:1] + [ln for ln in lines[1:] if ln and int(ln.split(',')[0]) <= step]
+    with open(file, 'w') as f:
+        f.write('\n'.join(keep) + '\n')
+
+
 def cosine_lr(step, total, base, warmup):
     if step < warmup:
         return base * (step + 1) / warmup

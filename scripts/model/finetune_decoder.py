@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checkpoint  # noqa: E402
 import models  # noqa: E402
-from common import SceneData, cosine_lr, load_config, path, setup  # noqa: E402
+from common import SceneData, append_log, cosine_lr, load_config, path, setup, truncate_log  # noqa: E402
 from train_vae import psnr  # noqa: E402
 
 def initial_autoencoder(cfg):
@@ -78,6 +78,7 @@ def main():
         opt.load_state_dict(state['opt'])
         step, elapsed, start_psnr = state['step'], state['elapsed'], state['startPsnr']
         print(f'resumed at step {step}', flush=True)
+        truncate_log(log_file, step)
     else:
         if os.path.exists(log_file):
             os.remove(log_file)
@@ -104,11 +105,7 @@ def main():
             now = time.time()
             elapsed += now - t0
             t0 = now
-            new = not os.path.exists(log_file)
-            with open(log_file, 'a') as f:
-                if new:
-                    f.write('step,seconds,lr,mse\n')
-                f.write(f'{step},{elapsed:.1f},{lr:.6f},{mse.item():.6f}\n')
+            append_log(log_file, 'step,seconds,lr,mse', f'{step},{elapsed:.1f},{lr:.6f},{mse.item():.6f}')
             print(f'step {step} mse {mse.item():.5f} {elapsed:.0f}s', flush=True)
         if step % fc['checkpointEvery'] == 0 or step == total:
             elapsed += time.time() - t0

@@ -29,7 +29,7 @@ import torch.distributed as dist
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checkpoint  # noqa: E402
 import models  # noqa: E402
-from common import SceneData, cosine_lr, load_config, path, setup  # noqa: E402
+from common import SceneData, append_log, cosine_lr, load_config, path, setup, truncate_log  # noqa: E402
 from diffusion import Schedule, training_loss  # noqa: E402
 from threads import ThreadTuner  # noqa: E402
 
@@ -49,17 +49,6 @@ def encode_all(cfg, data, vae, file):
     os.replace(file + '.tmp.npy', file)
     print(f'encoded {data.count} latents in {time.time() - t0:.0f}s', flush=True)
     return out
-
-
-def truncate_log(file, step):
-    """Drops loss-curve rows written after the checkpoint a resumed run restarts from."""
-    if not os.path.exists(file):
-        return
-    with open(file) as f:
-        lines = f.read().splitlines()
-    keep = lines[:1] + [ln for ln in lines[1:] if ln and int(ln.split(',')[0]) <= step]
-    with open(file, 'w') as f:
-        f.write('\n'.join(keep) + '\n')
 
 
 def die_with_parent():
@@ -204,11 +193,7 @@ def run(rank, world, port, steps):
             elapsed += now - t0
             t0 = now
             if lead:
-                new = not os.path.exists(log_file)
-                with open(log_file, 'a') as f:
-                    if new:
-                        f.write('step,seconds,lr,loss\n')
-                    f.write(f'{step},{elapsed:.1f},{lr:.6f},{run_loss / run_n:.5f}\n')
+                append_log(log_file, 'step,seconds,lr,loss', f'{step},{elapsed:.1f},{lr:.6f},{run_loss / run_n:.5f}')
                 print(f'step {step} loss {run_loss / run_n:.4f} lr {lr:.5f} {elapsed:.0f}s '
                       f'({dc["logEvery"] / max(1e-9, elapsed - last_log):.2f} steps/s; '
                       f'{tuner.summary() if world == 1 else f"{world} workers"})', flush=True)

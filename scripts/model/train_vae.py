@@ -12,7 +12,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checkpoint  # noqa: E402
-from common import SceneData, cosine_lr, load_config, path, setup  # noqa: E402
+from common import SceneData, append_log, cosine_lr, load_config, path, setup  # noqa: E402
 from vae import AutoEncoder  # noqa: E402
 
 
@@ -70,11 +70,9 @@ def main():
             now = time.time()
             elapsed += now - t0
             t0 = now
-            new = not os.path.exists(log_file)
-            with open(log_file, 'a') as f:
-                if new:
-                    f.write('step,seconds,lr,mse,kl,psnr_db\n')
-                f.write(f'{step},{elapsed:.1f},{lr:.6f},{mse.item():.6f},{kl.mean().item():.4f},{10 * math.log10(4 / max(mse.item(), 1e-12)):.2f}\n')
+            append_log(log_file, 'step,seconds,lr,mse,kl,psnr_db',
+                       f'{step},{elapsed:.1f},{lr:.6f},{mse.item():.6f},{kl.mean().item():.4f},'
+                       f'{10 * math.log10(4 / max(mse.item(), 1e-12)):.2f}')
             print(f'step {step} mse {mse.item():.5f} kl {kl.mean().item():.3f} {elapsed:.0f}s', flush=True)
         if step % vc['checkpointEvery'] == 0 or step == total:
             elapsed += time.time() - t0
