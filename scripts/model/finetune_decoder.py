@@ -7,8 +7,9 @@ posterior means, which is what the engine encodes with and what the UNet was tra
 
 Starts from .cache/model/vae_final.pt when it exists, else from the exported
 models/scenes/vae_{encoder,decoder}.pt (their float16-stored weights; after an --export that
-decoder is already the tuned one, so a rerun without the cache tunes it further). Resumable: rerun the same
-command after a kill and it continues from .cache/model/decoder.ckpt. Seeded.
+decoder is already the tuned one, so a rerun without the cache tunes it further).
+Resumable: rerun the same command after a kill and it continues from
+.cache/model/decoder.ckpt. Seeded.
 Usage: /usr/bin/python3 scripts/model/finetune_decoder.py [--export]
   --export writes the tuned decoder to models/scenes/vae_decoder.pt (checked like export.py)."""
 import argparse
@@ -24,6 +25,7 @@ import checkpoint  # noqa: E402
 import models  # noqa: E402
 from common import SceneData, append_log, cosine_lr, load_config, path, setup, truncate_log  # noqa: E402
 from train_vae import psnr  # noqa: E402
+
 
 def initial_autoencoder(cfg):
     """The stage-1 autoencoder: its float32 checkpoint if present, else the exported files."""
