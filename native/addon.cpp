@@ -58,6 +58,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   pipelineClass = Napi::Persistent(pipeline);
   DefineAddon(exports, {
                            InstanceMethod<&Addon::Info>("info"),
+                           InstanceMethod<&Addon::PrepareExit>("prepareExit"),
                            InstanceValue("TorchModule", torch_module),
                            InstanceValue("Pipeline", pipeline),
                            InstanceValue("CancelToken", CancelToken::Define(env)),
@@ -73,6 +74,11 @@ Napi::Value Addon::Info(const Napi::CallbackInfo& info) {
   return GuardJs(env, [&]() -> Napi::Value {
     return executor_.Submit(env, std::make_unique<InfoJob>(), JobOptions{});
   });
+}
+
+Napi::Value Addon::PrepareExit(const Napi::CallbackInfo& info) {
+  executor_.PrepareExit();
+  return info.Env().Undefined();
 }
 
 }  // namespace edict

@@ -21,6 +21,8 @@ class Addon : public Napi::Addon<Addon> {
  private:
   // info() -> Promise<{libtorch, cuda, cudaDevices, threads, cores, buildConfig}>
   Napi::Value Info(const Napi::CallbackInfo& info);
+  // prepareExit(): see Executor::PrepareExit; src/native.ts calls it from process 'exit'.
+  Napi::Value PrepareExit(const Napi::CallbackInfo& info);
 
   Executor executor_;
 };

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#include "addon.h"
 #include "threads.h"
 
 namespace edict {
@@ -16,6 +17,7 @@ struct Executor::Task {
   bool failed = false;
   ErrorInfo error;
   bool reportsProgress = false;
+  JobTiming timing;
 };
 
 namespace {
@@ -27,6 +29,10 @@ struct ProgressEvent {
 };
 
 void NoOp(const Napi::CallbackInfo&) {}
+
+double Seconds(std::chrono::steady_clock::duration duration) {
+  return std::chrono::duration<double>(duration).count();
+}
 
 // Lets ReadJobOptions tell a real CancelToken from any other object before unwrapping it.
 constexpr napi_type_tag kCancelTokenTag = {0x6564696374636e6cULL, 0x746f6b656e000001ULL};
@@ -65,7 +71,8 @@ Executor::~Executor() { Shutdown(); }
 Napi::Promise Executor::Submit(Napi::Env env, std::unique_ptr<Job> job,
                                const JobOptions& options) {
   auto* task = new Task{std::move(job), Napi::Promise::Deferred::New(env), {}, options.cancel,
-                        options.threads, false, ErrorInfo{}, !options.onProgress.IsEmpty()};
+                        options.threads, false, ErrorInfo{}, !options.onProgress.IsEmpty(), {}};
+  task->timing.submitted = std::chrono::steady_clock::now();
   Napi::Function callback =
       options.onProgress.IsEmpty() ? Napi::Function::New(env, NoOp) : options.onProgress;
   // The thread-safe function also keeps the event loop alive while the job is pending.
@@ -86,10 +93,30 @@ Napi::Promise Executor::Submit(Napi::Env env, std::unique_ptr<Job> job,
   return promise;
 }
 
+void Executor::CancelQueued(Napi::Env env, const CancelFlag& flag) {
+  std::deque<Task*> cancelled;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if ((*it)->cancel == flag) {
+        cancelled.push_back(*it);
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Task* task : cancelled) {
+    std::unique_ptr<Task> owned(task);
+    task->deferred.Reject(
+        MakeJsError(env, {code::kCancelled, "the operation was cancelled while queued"}).Value());
+    task->tsfn.Release();
+  }
+}
+
 void Executor::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
     for (Task* task : queue_) {
       if (task->cancel) task->cancel->store(true);
@@ -97,6 +124,23 @@ void Executor::Shutdown() {
     if (running_ && running_->cancel) running_->cancel->store(true);
   }
   wake_.notify_all();
+  JoinThread();
+}
+
+void Executor::PrepareExit() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    exiting_ = true;
+    if (running_ && running_->cancel) running_->cancel->store(true);
+  }
+  wake_.notify_all();
+  // The running job ends at its next cancellation check (at most one component call away).
+  JoinThread();
+}
+
+void Executor::JoinThread() {
+  std::lock_guard<std::mutex> lock(join_mutex_);
   if (thread_.joinable()) thread_.join();
 }
 
@@ -109,12 +153,14 @@ void Executor::Run() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      // Exiting: the JS environment is going away; queued tasks are left unsettled.
+      if (exiting_ || queue_.empty()) return;
       task = queue_.front();
       queue_.pop_front();
       running_ = task;
       stopping = stopping_;
     }
+    task->timing.started = std::chrono::steady_clock::now();
     try {
       if (stopping) throw EdictError(code::kCancelled, "the compute thread is shutting down");
       ConfigureThreads(task->threads);
@@ -127,9 +173,13 @@ void Executor::Run() {
       task->failed = true;
       task->error = CurrentExceptionInfo();
     }
+    task->timing.finished = std::chrono::steady_clock::now();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       running_ = nullptr;
+      // Nobody is left to settle the promise, and the environment may be half torn down:
+      // leave the task as it is and end the thread.
+      if (exiting_) return;
     }
     Napi::ThreadSafeFunction tsfn = task->tsfn;
     napi_status status = tsfn.BlockingCall(
@@ -148,7 +198,14 @@ void Executor::Settle(Napi::Env env, Task* task) {
     return;
   }
   try {
-    task->deferred.Resolve(task->job->Resolve(env));
+    Napi::Value value = task->job->Resolve(env);
+    if (value.IsObject()) {
+      Napi::Object timing = Napi::Object::New(env);
+      timing.Set("queueSeconds", Seconds(task->timing.started - task->timing.submitted));
+      timing.Set("computeSeconds", Seconds(task->timing.finished - task->timing.started));
+      value.As<Napi::Object>().Set("jobTiming", timing);
+    }
+    task->deferred.Resolve(value);
   } catch (const Napi::Error& e) {
     task->deferred.Reject(e.Value());
   } catch (...) {
@@ -169,6 +226,8 @@ CancelToken::CancelToken(const Napi::CallbackInfo& info)
 
 Napi::Value CancelToken::Cancel(const Napi::CallbackInfo& info) {
   flag_->store(true);
+  // A queued job is rejected now, not when it reaches the compute thread.
+  Addon::From(info.Env()).executor().CancelQueued(info.Env(), flag_);
   return info.Env().Undefined();
 }
 

@@ -10,6 +10,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -75,6 +76,12 @@ struct JobOptions {
   int threads = 0;            // intra-op threads for this job; 0 = leave as is
 };
 
+// Where a job's time went: waiting in the queue, then running on the compute thread. Object
+// results carry it as `jobTiming: {queueSeconds, computeSeconds}`.
+struct JobTiming {
+  std::chrono::steady_clock::time_point submitted, started, finished;
+};
+
 class Executor {
  public:
   Executor();
@@ -84,12 +91,20 @@ class Executor {
 
   // Queues a job and returns the promise it settles.
   Napi::Promise Submit(Napi::Env env, std::unique_ptr<Job> job, const JobOptions& options);
+  // Rejects at once (ERR_CANCELLED) every queued job that carries `flag`; a running job sees
+  // the flag between UNet calls. Call on the JS thread.
+  void CancelQueued(Napi::Env env, const CancelFlag& flag);
   // Cancels everything queued or running and joins the thread (env teardown).
   void Shutdown();
+  // The process is exiting (process.exit, an uncaught exception...): cancels everything and
+  // waits until the thread has left libtorch and ended, without settling any promise, so that
+  // no libtorch call runs while static destructors do. Called from the 'exit' event.
+  void PrepareExit();
 
  private:
   struct Task;
   void Run();
+  void JoinThread();
   static void Settle(Napi::Env env, Task* task);
 
   std::mutex mutex_;
@@ -97,6 +112,8 @@ class Executor {
   std::deque<Task*> queue_;
   Task* running_ = nullptr;
   bool stopping_ = false;
+  bool exiting_ = false;
+  std::mutex join_mutex_;  // Shutdown and PrepareExit may both try to join
   std::thread thread_;
 };
 

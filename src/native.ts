@@ -124,6 +124,8 @@ export interface NativeAddon {
     options?: NativeJobOptions & { device?: string; dtype?: string },
   ): Promise<NativeTorchModule>;
   CancelToken: new () => NativeCancelToken;
+  /** Cancels every job and waits for the compute thread to leave libtorch and end. */
+  prepareExit(): void;
 }
 
 /** The package root (the folder holding package.json), from src/ or dist/. */
@@ -147,6 +149,11 @@ export function addon(): NativeAddon {
   }
   try {
     cached = createRequire(import.meta.url)(path) as NativeAddon;
+    // On process.exit(), an uncaught exception or an unhandled rejection, C++ static
+    // destructors run right after 'exit': libtorch must not be inside a call then, or the
+    // process dies with SIGSEGV instead of its exit code. Stop the compute thread first.
+    const loaded = cached;
+    process.once('exit', () => loaded.prepareExit());
   } catch (error) {
     throw new EdictError(
       ErrorCode.AddonNotBuilt,
