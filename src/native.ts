@@ -11,6 +11,14 @@ import { EdictError, ErrorCode } from './errors.js';
 
 export type TypedData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
+/** Attached by the addon to every object a job resolves with. */
+export interface NativeJobTiming {
+  /** Seconds the job waited behind other jobs for the compute thread. */
+  queueSeconds: number;
+  /** Seconds it ran on the compute thread. */
+  computeSeconds: number;
+}
+
 export interface NativeTensor<D extends TypedData = TypedData> {
   data: D;
   shape: number[];

@@ -96,9 +96,12 @@ export interface ImageOptions {
 export interface Timings {
   /** Wall time of the whole call, seconds. */
   totalSeconds: number;
+  /** Time the call's native jobs waited for the compute thread behind other calls' jobs. */
+  queueSeconds: number;
   /** Time inside UNet calls (exact on CPU; on CUDA kernels are asynchronous). */
   unetSeconds: number;
   unetCalls: number;
+  /** Compute time of each phase on the compute thread (queue wait excluded). */
   encodeSeconds: number;
   invertSeconds: number;
   generateSeconds: number;
@@ -161,6 +164,9 @@ const tensor = (data: Float64Array, shape: number[]): NativeTensor<Float64Array>
 
 export class Edict {
   private handle: NativePipeline | null;
+  /** Set by dispose(): new calls are refused; calls already accepted still finish. */
+  private closing: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   private constructor(
     /** The validated manifest of the loaded model folder. */
@@ -227,14 +233,21 @@ export class Edict {
   }
 
   get disposed(): boolean {
-    return this.handle === null;
+    return this.closing !== null;
   }
 
-  /** Frees the model (after calls already queued finish). Later calls fail with ERR_DISPOSED. */
-  async dispose(): Promise<void> {
-    const handle = this.handle;
-    this.handle = null;
-    if (handle) await native(handle.dispose());
+  /**
+   * Frees the model once every call already accepted has finished (it may be called from
+   * inside one, e.g. from onProgress). Calls made after it fail with ERR_DISPOSED.
+   */
+  dispose(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled(this.inFlight);
+      const handle = this.handle;
+      this.handle = null;
+      if (handle) await native(handle.dispose());
+    })();
+    return this.closing;
   }
 
   private native(): NativePipeline {
@@ -243,12 +256,14 @@ export class Edict {
   }
 
   private async run<T>(call: CallOptions, body: (session: Session) => Promise<T>): Promise<T> {
-    this.native();
+    if (this.closing) throw new EdictError(ErrorCode.Disposed, 'the pipeline was disposed');
     const session = new Session(call, this.settings);
+    const work = body(session).finally(() => session.close());
+    this.inFlight.add(work);
     try {
-      return await body(session);
+      return await work;
     } finally {
-      session.close();
+      this.inFlight.delete(work);
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Device, Dtype } from './devices.js';
 import { EdictError, ErrorCode, native } from './errors.js';
-import { addon, type NativeJobOptions, type NativeLoopResult } from './native.js';
+import { addon, type NativeJobOptions, type NativeJobTiming, type NativeLoopResult } from './native.js';
 import type { Progress } from './options.js';
 import type { CallOptions, Timings } from './pipeline.js';
 
@@ -22,6 +22,7 @@ export class Session {
   readonly warnings: string[] = [];
   readonly timings: Timings = {
     totalSeconds: 0,
+    queueSeconds: 0,
     unetSeconds: 0,
     unetCalls: 0,
     encodeSeconds: 0,
@@ -63,12 +64,16 @@ export class Session {
     else process.emitWarning(message, { code: 'EDICT_WARNING' });
   }
 
-  /** Runs a native call, adding its wall time to `phase`. */
+  /**
+   * Runs a native call: its time on the compute thread goes to `phase`, its wait behind other
+   * calls' jobs to queueSeconds (the addon measures both).
+   */
   async time<T>(phase: 'encode' | 'invert' | 'generate' | 'decode', run: () => Promise<T>): Promise<T> {
     if (this.call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
-    const started = performance.now();
     const result = await native(run());
-    this.timings[`${phase}Seconds`] += (performance.now() - started) / 1000;
+    const { queueSeconds, computeSeconds } = (result as { jobTiming: NativeJobTiming }).jobTiming;
+    this.timings.queueSeconds += queueSeconds;
+    this.timings[`${phase}Seconds`] += computeSeconds;
     if (phase === 'encode' || phase === 'decode') this.progress({ phase, step: 1, total: 1 });
     return result;
   }
