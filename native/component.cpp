@@ -51,23 +51,36 @@ Component Component::Load(const std::string& name, const std::string& path,
     module.to(device);
     module.eval();
   } catch (const c10::Error& e) {
-    throw EdictError(code::kComponentFailed, name + ": could not move to " + device.str() +
+    throw EdictError(IsOutOfMemoryMessage(e.what_without_backtrace()) ? code::kOutOfMemory : code::kComponentFailed,
+                     name + ": could not move to " + device.str() +
                                                  " as " + DtypeName(dtype) + ": " +
                                                  e.what_without_backtrace());
   }
   return Component(name, std::move(module), device, dtype);
 }
 
+namespace {
+
+// A component that raised: out of memory is its own code (the caller may retry smaller),
+// anything else is the component's failure.
+EdictError ComponentRaised(const std::string& name, const std::string& message) {
+  if (IsOutOfMemoryMessage(message)) {
+    return EdictError(code::kOutOfMemory, name + " ran out of memory: " + SummarizeTorchMessage(message));
+  }
+  return EdictError(code::kComponentFailed, name + " failed: " + SummarizeTorchMessage(message));
+}
+
+}  // namespace
+
 at::Tensor Component::Forward(std::vector<c10::IValue> inputs) const {
   c10::IValue output;
   try {
     output = module_.forward(std::move(inputs));
   } catch (const c10::Error& e) {
-    throw EdictError(code::kComponentFailed,
-                     name_ + " failed: " + SummarizeTorchMessage(e.what_without_backtrace()));
+    throw ComponentRaised(name_, e.what_without_backtrace());
   } catch (const std::exception& e) {
     // TorchScript interpreter failures arrive as torch::jit::JITException (a runtime_error).
-    throw EdictError(code::kComponentFailed, name_ + " failed: " + SummarizeTorchMessage(e.what()));
+    throw ComponentRaised(name_, e.what());
   }
   if (output.isTuple() && !output.toTuple()->elements().empty()) {
     output = output.toTuple()->elements()[0];
@@ -76,15 +89,31 @@ at::Tensor Component::Forward(std::vector<c10::IValue> inputs) const {
     throw EdictError(code::kComponentOutput,
                      name_ + " returned " + output.tagKind() + ", expected a tensor");
   }
-  return output.toTensor();
+  at::Tensor tensor = output.toTensor();
+  // Whatever the caller does next (read values, copy to the host) needs dense data here.
+  if (tensor.layout() != c10::kStrided) {
+    throw EdictError(code::kComponentOutput, name_ + " returned a " + c10::str(tensor.layout()) +
+                                                 " tensor, expected a dense (strided) one");
+  }
+  if (tensor.device() != device_) {
+    throw EdictError(code::kComponentOutput, name_ + " returned a tensor on " +
+                                                 tensor.device().str() + ", expected " + device_.str());
+  }
+  return tensor;
 }
 
-void ExpectShape(const Component& component, const at::Tensor& tensor,
-                 at::IntArrayRef expected) {
+void ExpectOutput(const Component& component, const at::Tensor& tensor,
+                  at::IntArrayRef expected) {
   if (tensor.sizes() != expected) {
     throw EdictError(code::kComponentOutput, component.name() + " returned shape " +
                                                  ShapeString(tensor.sizes()) + ", expected " +
                                                  ShapeString(expected));
+  }
+  // complex is not floating point in libtorch's sense: only real float16/32/64, bfloat16.
+  if (!tensor.is_floating_point()) {
+    throw EdictError(code::kComponentOutput, component.name() + " returned " +
+                                                 std::string(c10::toString(tensor.scalar_type())) +
+                                                 " values, expected a floating-point tensor");
   }
 }
 

@@ -17,8 +17,9 @@ class Component {
   static Component Load(const std::string& name, const std::string& path,
                         const c10::Device& device, c10::ScalarType dtype);
 
-  // Runs forward; libtorch failures become ERR_COMPONENT_FAILED naming this component, and
-  // an output that is not a tensor becomes ERR_COMPONENT_OUTPUT.
+  // Runs forward; libtorch failures become ERR_COMPONENT_FAILED naming this component (or
+  // ERR_OUT_OF_MEMORY), and an output that is not a dense tensor on this component's device
+  // becomes ERR_COMPONENT_OUTPUT.
   at::Tensor Forward(std::vector<c10::IValue> inputs) const;
 
   const std::string& name() const { return name_; }
@@ -36,8 +37,9 @@ class Component {
   c10::ScalarType dtype_;
 };
 
-// Throws ERR_COMPONENT_OUTPUT unless `tensor` has exactly `expected` as its shape.
-void ExpectShape(const Component& component, const at::Tensor& tensor,
-                 at::IntArrayRef expected);
+// Throws ERR_COMPONENT_OUTPUT unless `tensor` has exactly `expected` as its shape and a
+// real floating-point dtype.
+void ExpectOutput(const Component& component, const at::Tensor& tensor,
+                  at::IntArrayRef expected);
 
 }  // namespace edict

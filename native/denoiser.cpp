@@ -21,7 +21,7 @@ at::Tensor Denoiser::operator()(const at::Tensor& z, int64_t t,
   if (sync_for_timing_) Synchronize(z.device());
   unet_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ++unet_calls_;
-  ExpectShape(unet_, out, sample.sizes());
+  ExpectOutput(unet_, out, sample.sizes());
 
   // Fresh tensor in the state dtype (or the UNet's own output): updated in place below.
   at::Tensor prediction = out.to(z.scalar_type());

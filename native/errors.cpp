@@ -33,6 +33,11 @@ std::string SummarizeTorchMessage(const std::string& message) {
   return TrimTorchMessage(message);
 }
 
+bool IsOutOfMemoryMessage(const std::string& message) {
+  return message.find("out of memory") != std::string::npos ||
+         message.find("can't allocate memory") != std::string::npos;
+}
+
 ErrorInfo CurrentExceptionInfo() {
   try {
     throw;
@@ -40,8 +45,8 @@ ErrorInfo CurrentExceptionInfo() {
     return {e.code(), e.what()};
   } catch (const c10::Error& e) {
     std::string message = SummarizeTorchMessage(e.what_without_backtrace());
-    // CUDA allocators report exhaustion as c10::Error (OutOfMemoryError in 2.x derives from it).
-    if (message.find("out of memory") != std::string::npos) {
+    // Allocators report exhaustion as c10::Error (OutOfMemoryError in 2.x derives from it).
+    if (IsOutOfMemoryMessage(message)) {
       return {code::kOutOfMemory, "libtorch ran out of memory: " + message};
     }
     return {code::kTorch, "libtorch error: " + message};

@@ -48,6 +48,10 @@ struct ErrorInfo {
 // "RuntimeError: ..." line of an interpreter traceback, or the first paragraph otherwise.
 std::string SummarizeTorchMessage(const std::string& message);
 
+// Whether a libtorch message reports exhausted host or device memory (the CPU allocator says
+// "can't allocate memory", CUDA's "out of memory"; 2.x's OutOfMemoryError says the same).
+bool IsOutOfMemoryMessage(const std::string& message);
+
 // Call from inside a catch (...) block: classifies the in-flight exception.
 ErrorInfo CurrentExceptionInfo();
 

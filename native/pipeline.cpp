@@ -159,7 +159,7 @@ at::Tensor PipelineState::EncodeText(const at::Tensor& ids) const {
   c10::DeviceGuard device_guard(device_);
   if (ids.dim() != 2) Invalid("token ids must be [B, L], got " + ShapeString(ids.sizes()));
   at::Tensor states = text_.Forward({ids.to(device_, at::kLong)});
-  ExpectShape(text_, states, {ids.size(0), ids.size(1), config_.hiddenSize});
+  ExpectOutput(text_, states, {ids.size(0), ids.size(1), config_.hiddenSize});
   return states;
 }
 
@@ -186,7 +186,7 @@ at::Tensor PipelineState::EncodeImage(const at::Tensor& pixels, const at::Tensor
   at::Tensor image = pixels.to(device_).permute({0, 3, 1, 2}).to(vae_encoder_.dtype()) / 127.5 - 1.0;
   at::Tensor moments = vae_encoder_.Forward({image});
   const int64_t c = config_.latentChannels;
-  ExpectShape(vae_encoder_, moments, {batch, 2 * c, height / ds, width / ds});
+  ExpectOutput(vae_encoder_, moments, {batch, 2 * c, height / ds, width / ds});
   at::Tensor mean = moments.narrow(1, 0, c).to(at::kDouble);
   at::Tensor latent = mean;
   if (noise.defined()) {
@@ -208,7 +208,7 @@ at::Tensor PipelineState::DecodeLatents(const at::Tensor& latents) const {
   const int64_t ds = config_.downsample;
   at::Tensor input = (latents.to(device_, at::kDouble) / config_.scalingFactor).to(vae_decoder_.dtype());
   at::Tensor image = vae_decoder_.Forward({input});
-  ExpectShape(vae_decoder_, image, {latents.size(0), 3, latents.size(2) * ds, latents.size(3) * ds});
+  ExpectOutput(vae_decoder_, image, {latents.size(0), 3, latents.size(2) * ds, latents.size(3) * ds});
   image = image.to(at::kFloat);
   ThrowIfNonFinite(image, "the decoded images");
   // [-1, 1] -> [0, 255], clamped and rounded (as diffusers' image processor does).
