@@ -11,6 +11,7 @@
 #include "device.h"
 #include "pipeline.h"
 #include "errors.h"
+#include "noise.h"
 #include "threads.h"
 #include "torch_module.h"
 
@@ -65,6 +66,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                        });
   exports.Set("loadModule", Napi::Function::New(env, TorchModule::Load, "loadModule"));
   exports.Set("loadPipeline", Napi::Function::New(env, Pipeline::Load, "loadPipeline"));
+  exports.Set("randn", Napi::Function::New(env, Randn, "randn"));
 }
 
 Addon::~Addon() { executor_.Shutdown(); }

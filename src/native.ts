@@ -132,6 +132,8 @@ export interface NativeAddon {
     options?: NativeJobOptions & { device?: string; dtype?: string },
   ): Promise<NativeTorchModule>;
   CancelToken: new () => NativeCancelToken;
+  /** torch.manual_seed(seed); torch.randn(shape) as float64 (seed in [0, 2^32 - 1]). */
+  randn(shape: number[], seed: number): Promise<NativeTensor<Float64Array>>;
   /** Cancels every job and waits for the compute thread to leave libtorch and end. */
   prepareExit(): void;
 }

@@ -1,24 +1,18 @@
 /**
- * Seeded standard-normal noise, generated here rather than by libtorch so that a seed gives
- * the same noise on every machine, device and libtorch version (and tests can reproduce it).
- * xoroshiro128+ (pure-rand) feeds 53-bit uniforms to the Box-Muller transform.
+ * Seeded standard-normal noise, drawn by libtorch's CPU generator in the addon: a seed gives
+ * exactly the numbers of `torch.manual_seed(seed); torch.randn(shape)` in Python on CPU
+ * (float32 samples, here widened to float64), on every device this package runs on.
  */
-import prand from 'pure-rand';
+import { EdictError, ErrorCode, native } from './errors.js';
+import { addon } from './native.js';
 
-export function gaussianNoise(count: number, seed: number): Float64Array {
-  const rng = prand.xoroshiro128plus(seed);
-  const uniform = () => {
-    // 53 random bits -> (0, 1]; never 0, so log() stays finite.
-    const high = (rng.unsafeNext() >>> 0) >>> 5;
-    const low = (rng.unsafeNext() >>> 0) >>> 6;
-    return (high * 67108864 + low + 1) / 9007199254740992;
-  };
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const radius = Math.sqrt(-2 * Math.log(uniform()));
-    const angle = 2 * Math.PI * uniform();
-    out[i] = radius * Math.cos(angle);
-    if (i + 1 < count) out[i + 1] = radius * Math.sin(angle);
+/** torch's CPU generator keeps 32 bits of a seed: larger seeds are refused, not folded. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+export async function gaussianNoise(shape: number[], seed: number): Promise<Float64Array> {
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    throw new EdictError(ErrorCode.InvalidOption, `seed must be an integer in [0, 2^32 - 1] (torch's CPU generator keeps 32 bits), got ${seed}`);
   }
-  return out;
+  const noise = await native(addon().randn(shape, seed));
+  return noise.data;
 }

@@ -52,7 +52,8 @@ const imageOptions = {
       error: 'must be "native", "keep-aspect" or {width, height}',
     })
     .optional(),
-  seed: z.number().int('must be an integer').min(0, 'must be >= 0').max(Number.MAX_SAFE_INTEGER).optional(),
+  // torch's CPU generator keeps 32 bits of a seed; larger ones are refused, not folded.
+  seed: z.number().int('must be an integer').min(0, 'must be >= 0').max(2 ** 32 - 1, "must be <= 2^32 - 1 (torch's CPU generator keeps 32 bits)").optional(),
 };
 
 export const loadOptionsSchema = z.object({

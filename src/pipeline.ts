@@ -19,7 +19,7 @@ import {
   type NativePipeline,
   type NativeTensor,
 } from './native.js';
-import { gaussianNoise } from './noise.js';
+import { gaussianNoise, MAX_SEED } from './noise.js';
 import {
   DEFAULTS,
   editOptionsSchema,
@@ -327,7 +327,7 @@ export class Edict {
     const { channels, downsample } = this.manifest.latent;
     const shape: LatentShape = [inputs.length, channels, height / downsample, width / downsample];
     const seed = o.seed ?? DEFAULTS.seed;
-    const noise = o.sample ? tensor(gaussianNoise(shape.reduce((a, b) => a * b, 1), seed), shape) : null;
+    const noise = o.sample ? tensor(await gaussianNoise(shape, seed), shape) : null;
     const z = await session.time('encode', () =>
       this.native().encodeImage({ data: pixels, shape: [inputs.length, height, width, 3] }, noise, session.options),
     );
@@ -585,7 +585,7 @@ export class Edict {
     const executed = executedSteps(steps, strength, this.manifest.scheduler);
     const seed = o.seed ?? DEFAULTS.seed;
     // The same noise for every target, so the targets differ only by their prompt.
-    const itemNoise = gaussianNoise(encoded.x.length, seed);
+    const itemNoise = await gaussianNoise(encoded.shape, seed);
     const noise = new Float64Array(start.x.length);
     for (let i = 0; i < targets.length; i++) noise.set(itemNoise, i * itemNoise.length);
     const guidance = targets.map(() => o.guidance ?? DEFAULTS.guidance);
@@ -693,7 +693,8 @@ export class Edict {
       const itemSize = shape[1] * shape[2] * shape[3];
       // Item i gets seed + i, so a prompt's sample does not depend on its batch neighbours.
       const noise = new Float64Array(itemSize * prompts.length);
-      prompts.forEach((_, i) => noise.set(gaussianNoise(itemSize, seed + i), i * itemSize));
+      const itemShape = [1, ...shape.slice(1)];
+      for (const [i] of prompts.entries()) noise.set(await gaussianNoise(itemShape, (seed + i) % (MAX_SEED + 1)), i * itemSize);
       const steps = o.steps ?? DEFAULTS.steps;
       executedSteps(steps, 1, this.manifest.scheduler);
       const params: LatentParams = {

@@ -85,8 +85,12 @@ describe('native loops equal the float64 oracle (epsilon model)', () => {
       leapfrog: c.leapfrog,
       hiddenSize: manifest.text.hiddenSize,
     });
-    const x0 = gaussianNoise(size, 11);
-    const y0 = gaussianNoise(size, 12);
+    let x0: Float64Array;
+    let y0: Float64Array;
+    beforeAll(async () => {
+      x0 = await gaussianNoise([size], 11);
+      y0 = await gaussianNoise([size], 12);
+    });
     const loopParams = (method: 'edict') =>
       params({
         stage: 'inverted',
@@ -138,7 +142,10 @@ describe('native loops equal the float64 oracle (epsilon model)', () => {
       leapfrog: true,
       hiddenSize: manifest.text.hiddenSize,
     });
-    const x0 = gaussianNoise(c.batch * 192, 11);
+    let x0: Float64Array;
+    beforeAll(async () => {
+      x0 = await gaussianNoise([c.batch * 192], 11);
+    });
 
     it(`DDIM generation and inversion (${executed} steps)`, async () => {
       const ddimParams = params({
@@ -166,8 +173,8 @@ describe('native loops equal the float64 oracle (epsilon model)', () => {
 
   it('per-item guidance and mix in one batch', async () => {
     const shape: [number, number, number, number] = [3, 3, 8, 8];
-    const x0 = gaussianNoise(3 * 192, 21);
-    const y0 = gaussianNoise(3 * 192, 22);
+    const x0 = await gaussianNoise([3 * 192], 21);
+    const y0 = await gaussianNoise([3 * 192], 22);
     const guidance = [1, 3, 7.5];
     const mix = [0.93, 1, 0.8];
     const oracle = makeOracle({
@@ -200,7 +207,7 @@ describe('native loops equal the float64 oracle (epsilon model)', () => {
     // Latents are [C, H, W]; pixels are [H, W, C].
     const chw = new Float64Array(192);
     for (let h = 0; h < 8; h++) for (let w = 0; w < 8; w++) for (let ch = 0; ch < 3; ch++) chw[ch * 64 + h * 8 + w] = z0[(h * 8 + w) * 3 + ch];
-    const noise = gaussianNoise(192, 5);
+    const noise = await gaussianNoise([1, 3, 8, 8], 5);
     for (const [i, prompt] of ['a blue dog on the beach', 'a striped horse'].entries()) {
       const oracle = makeOracle({
         scheduler: manifest.scheduler as Scheduler,
@@ -237,8 +244,8 @@ describe('native loops equal the oracle (v-prediction model)', () => {
       hiddenSize: manifest.text.hiddenSize,
     });
     expect(manifest.scheduler.predictionType).toBe('v_prediction');
-    const x0 = gaussianNoise(384, 31);
-    const y0 = gaussianNoise(384, 32);
+    const x0 = await gaussianNoise([384], 31);
+    const y0 = await gaussianNoise([384], 32);
     const inverted = await edict.invert(new Latents(x0, y0, shape, params({})), { prompt: prompts, steps: STEPS, ...c });
     const expected = oracle.edictInvert(x0, y0);
     expect(scaledError(inverted.x, expected.x)).toBeLessThanOrEqual(TOLERANCE);
