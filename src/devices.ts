@@ -25,6 +25,22 @@ export function parseDtype(value: unknown): Dtype {
 }
 
 /**
+ * A component dtype for `device`. float16 is refused on CPU at load: libtorch's CPU kernels
+ * (convolution, normalisation, matmul in Debian's 1.13) lack it, and it would fail at the
+ * first UNet call instead.
+ */
+export function parseDtypeOn(value: unknown, device: Device, what: string): Dtype {
+  const dtype = parseDtype(value);
+  if (dtype === 'float16' && device === 'cpu') {
+    throw new EdictError(
+      ErrorCode.UnsupportedDtype,
+      `${what} float16 needs a CUDA device; on cpu use float32 (the default), bfloat16 or float64`,
+    );
+  }
+  return dtype;
+}
+
+/**
  * The default intra-op thread count: EDICT_THREADS if set, else every core (Debian's libtorch
  * starts with one thread). On a machine whose cores are busy with other work, fewer threads
  * can be much faster: OpenMP workers spin waiting for a core.

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 
-import { defaultThreads, parseDevice, parseDtype, type Device, type Dtype } from './devices.js';
+import { defaultThreads, parseDevice, parseDtypeOn, type Device, type Dtype } from './devices.js';
 import { EdictError, ErrorCode, native } from './errors.js';
 import { DEFAULT_MAX_PIXELS, psnr, readImage, RgbImage, type ImageInput, type SizePolicy } from './image.js';
 import { Latents, type LatentParams, type LatentShape } from './latents.js';
@@ -187,7 +187,7 @@ export class Edict {
     const manifest = loadManifest(dir);
     const tokenizer = PromptTokenizer.fromManifest(manifest);
     const device = parseDevice(o.device ?? 'cpu');
-    const dtype = parseDtype(o.dtype ?? manifest.dtypes[device === 'cpu' ? 'cpu' : 'cuda']);
+    const dtype = parseDtypeOn(o.dtype ?? manifest.dtypes[device === 'cpu' ? 'cpu' : 'cuda'], device, 'dtype');
     const componentDefault: Dtype = dtype === 'float64' ? 'float64' : 'float32';
     const settings: Settings = {
       device,
@@ -207,8 +207,8 @@ export class Edict {
           vaeDecoder: paths.vaeDecoder,
           device,
           unetDtype: dtype,
-          textDtype: parseDtype(o.textDtype ?? componentDefault),
-          vaeDtype: parseDtype(o.vaeDtype ?? componentDefault),
+          textDtype: parseDtypeOn(o.textDtype ?? componentDefault, device, 'textDtype'),
+          vaeDtype: parseDtypeOn(o.vaeDtype ?? componentDefault, device, 'vaeDtype'),
           latentChannels: latent.channels,
           downsample: latent.downsample,
           scalingFactor: latent.scalingFactor,

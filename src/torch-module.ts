@@ -5,7 +5,7 @@
  */
 import { native } from './errors.js';
 import { addon, type NativeTensor, type NativeTorchModule } from './native.js';
-import { defaultThreads, parseDevice, parseDtype, type Device, type Dtype } from './devices.js';
+import { defaultThreads, parseDevice, parseDtypeOn, type Device, type Dtype } from './devices.js';
 
 export interface LoadModuleOptions {
   device?: Device;
@@ -23,7 +23,7 @@ export class TorchModule {
 
   static async load(path: string, options: LoadModuleOptions = {}): Promise<TorchModule> {
     const device = parseDevice(options.device ?? 'cpu');
-    const dtype = parseDtype(options.dtype ?? 'float32');
+    const dtype = parseDtypeOn(options.dtype ?? 'float32', device, 'dtype');
     const threads = options.threads ?? defaultThreads();
     const handle = await native(addon().loadModule(path, { device, dtype, threads }));
     return new TorchModule(handle, threads);

@@ -45,7 +45,7 @@ export function buildProgram(): Command {
     .version(version(), '-V, --version')
     .addOption(new Option('--model <dir>', 'model folder').default(bundledModelDir, 'the bundled model'))
     .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').argParser(deviceArg).default('cpu'))
-    .addOption(new Option('--dtype <dtype>', 'UNet dtype: float16, bfloat16, float32, float64 (default: the model\'s for the device)').argParser(dtypeArg))
+    .addOption(new Option('--dtype <dtype>', 'UNet dtype: float16 (CUDA only), bfloat16, float32, float64 (default: the model\'s for the device)').argParser(dtypeArg))
     .addOption(new Option('--threads <n>', 'intra-op threads (default: EDICT_THREADS, else every core)').argParser(threadsArg))
     .option('--json', 'print one JSON record per result on stdout (no prose)')
     .addOption(
