@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 
 import { bundledModelDir, Edict, runtimeInfo, type EditResult } from '../src/index.js';
 import { benchImage } from './image.js';
+import { measureContention } from './threads.js';
 
 
 const { values: args } = parseArgs({
@@ -174,6 +175,18 @@ async function main(): Promise<void> {
   const singles = (performance.now() - started) / 1000;
   report.batching = { batchOf8Seconds: batched, eightSinglesSeconds: singles, speedup: singles / batched };
   await edict.dispose();
+
+  // 7. The default thread count against one thread, idle and beside one busy-loop process
+  //    (fresh child processes: bench/threads.ts).
+  const contention = measureContention({ policies: ['default'], busy: 1, repeats, log: false });
+  const cell = (load: string, threads: string) => contention.find((c) => c.load === load && c.threads === threads)!;
+  report.threads = {
+    defaultThreads: cell('idle', 'default').threadsUsed,
+    idleDefaultEditSeconds: cell('idle', 'default').editSeconds,
+    idleOneThreadEditSeconds: cell('idle', '1').editSeconds,
+    busyDefaultEditSeconds: cell('busy', 'default').editSeconds,
+    busyOneThreadEditSeconds: cell('busy', '1').editSeconds,
+  };
 
   printTable(report);
   if (args.json) {

@@ -163,7 +163,7 @@ void Executor::Run() {
     task->timing.started = std::chrono::steady_clock::now();
     try {
       if (stopping) throw EdictError(code::kCancelled, "the compute thread is shutting down");
-      ConfigureThreads(task->threads);
+      task->timing.threads = ConfigureThreads(task->threads);
       // Without an onProgress callback there is nobody to tell: skip the per-step wake-up of
       // the JS thread (it would take a core from the compute thread on a small machine).
       JobContext ctx(task->cancel, task->reportsProgress ? &task->tsfn : nullptr);
@@ -203,6 +203,7 @@ void Executor::Settle(Napi::Env env, Task* task) {
       Napi::Object timing = Napi::Object::New(env);
       timing.Set("queueSeconds", Seconds(task->timing.started - task->timing.submitted));
       timing.Set("computeSeconds", Seconds(task->timing.finished - task->timing.started));
+      timing.Set("threads", task->timing.threads);
       value.As<Napi::Object>().Set("jobTiming", timing);
     }
     task->deferred.Resolve(value);

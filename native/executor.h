@@ -77,9 +77,10 @@ struct JobOptions {
 };
 
 // Where a job's time went: waiting in the queue, then running on the compute thread. Object
-// results carry it as `jobTiming: {queueSeconds, computeSeconds}`.
+// results carry it as `jobTiming: {queueSeconds, computeSeconds, threads}`.
 struct JobTiming {
   std::chrono::steady_clock::time_point submitted, started, finished;
+  int threads = 0;  // the intra-op threads the job ran with
 };
 
 class Executor {

@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
+#include <mutex>
+
 namespace edict {
 
 namespace {
@@ -32,14 +34,17 @@ SetThreads OpenBlasSetThreads() {
 
 }  // namespace
 
-void ConfigureThreads(int threads) {
-  if (threads <= 0) return;
-  if (at::get_num_threads() != threads) at::set_num_threads(threads);
-  static bool blas_configured = false;
-  if (!blas_configured) {
+int ConfigureThreads(int threads) {
+  // Every compute thread (one per JS environment) may get here first.
+  static std::once_flag blas_configured;
+  std::call_once(blas_configured, [] {
     if (SetThreads set = OpenBlasSetThreads()) set(1);
-    blas_configured = true;
-  }
+  });
+  // With OpenMP (Debian's libtorch, PyTorch's Linux builds) the count is a per-thread setting:
+  // each job applies its pipeline's. libtorch's native pool is process-wide and keeps its first
+  // size (it warns); the count actually used is returned either way.
+  if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+  return at::get_num_threads();
 }
 
 const char* BlasThreadControl() { return OpenBlasSetThreads() ? "openblas (1 thread)" : "none found"; }

@@ -41,11 +41,15 @@ export function parseDtypeOn(value: unknown, device: Device, what: string): Dtyp
 }
 
 /**
- * The default intra-op thread count: EDICT_THREADS if set, else every core (Debian's libtorch
- * starts with one thread). On a machine whose cores are busy with other work, fewer threads
- * can be much faster: OpenMP workers spin waiting for a core.
+ * The default intra-op thread count: EDICT_THREADS if set, else half the cores (at least one).
+ * With every core as an OpenMP thread, any other busy process collapses a UNet call: a thread
+ * that loses its core stalls every parallel region (measured on 2 cores with one busy-loop
+ * process: an edit 3.7 s at 2 threads against 1.3 s at 1). Half the cores leaves room for that,
+ * is PyTorch's own default on SMT machines (physical cores), and on this project's 2-core
+ * machine is no slower when idle (bench/threads.ts). The count cannot adapt during a call:
+ * float32 UNet outputs depend on it, and exact round trips need the same count both ways.
  */
 export function defaultThreads(): number {
   const fromEnv = Number(process.env.EDICT_THREADS);
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, Math.floor(availableParallelism() / 2));
 }

@@ -17,6 +17,8 @@ export interface NativeJobTiming {
   queueSeconds: number;
   /** Seconds it ran on the compute thread. */
   computeSeconds: number;
+  /** The intra-op threads it ran with. */
+  threads: number;
 }
 
 export interface NativeTensor<D extends TypedData = TypedData> {

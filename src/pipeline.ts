@@ -101,6 +101,8 @@ export interface Timings {
   /** Time inside UNet calls (exact on CPU; on CUDA kernels are asynchronous). */
   unetSeconds: number;
   unetCalls: number;
+  /** The intra-op threads the call's native jobs ran with (see LoadOptions.threads). */
+  threads: number;
   /** Compute time of each phase on the compute thread (queue wait excluded). */
   encodeSeconds: number;
   invertSeconds: number;

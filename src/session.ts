@@ -25,6 +25,7 @@ export class Session {
     queueSeconds: 0,
     unetSeconds: 0,
     unetCalls: 0,
+    threads: 0,
     encodeSeconds: 0,
     invertSeconds: 0,
     generateSeconds: 0,
@@ -71,8 +72,9 @@ export class Session {
   async time<T>(phase: 'encode' | 'invert' | 'generate' | 'decode', run: () => Promise<T>): Promise<T> {
     if (this.call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
     const result = await native(run());
-    const { queueSeconds, computeSeconds } = (result as { jobTiming: NativeJobTiming }).jobTiming;
+    const { queueSeconds, computeSeconds, threads } = (result as { jobTiming: NativeJobTiming }).jobTiming;
     this.timings.queueSeconds += queueSeconds;
+    this.timings.threads = threads;
     this.timings[`${phase}Seconds`] += computeSeconds;
     if (phase === 'encode' || phase === 'decode') this.progress({ phase, step: 1, total: 1 });
     return result;
