@@ -1,5 +1,5 @@
 /**
- * Engine benchmark (issue 3): where an edit's time goes, what float64 costs, event-loop lag,
+ * Engine benchmark: where an edit's time goes, what float64 costs, event-loop lag,
  * memory against step count, and batching. Prints a table; --json FILE writes every number.
  *
  *   npx tsx bench/engine.ts [--model DIR] [--repeats N] [--json bench/out/engine.json]

@@ -1,5 +1,5 @@
 /**
- * Edit-quality benchmark of the bundled model (issue 5), on the fixed held-out scenes of
+ * Edit-quality benchmark of the bundled model, on the fixed held-out scenes of
  * src/scenes (never drawn in training):
  *
  *   1. the detector's own accuracy on ground-truth renders (so its verdicts can be trusted);

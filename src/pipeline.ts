@@ -36,7 +36,7 @@ import {
 import { PromptTokenizer } from './prompts.js';
 import { Session, type Settings } from './session.js';
 
-/** The model shipped with the package (see models/scenes/README). */
+/** The model shipped with the package (how it was trained: scripts/model/README.md). */
 export const bundledModelDir = join(packageRoot, 'models', 'scenes');
 
 export type Method = 'edict' | 'ddim' | 'sdedit';

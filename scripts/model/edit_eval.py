@@ -1,6 +1,6 @@
 """Quick edit-quality check in Python (the benchmark proper runs the engine): EDICT edits of
 held-out scenes, judged by the TypeScript strict judges. The EDICT step order follows
-DESIGN.md (x then y, y then x on odd steps with leapfrog; mix x then y), float64 coupling.
+the paper as docs/algorithm.md writes it (x then y, y then x on odd steps with leapfrog; mix x then y), float64 coupling.
 
 Usage: /usr/bin/python3 scripts/model/edit_eval.py [--count 24] [--strength 0.8] [--guidance 3]
        [--steps 50] [--mix 0.93] [--ckpt FILE]"""

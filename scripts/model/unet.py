@@ -2,7 +2,7 @@
 levels, self-attention only at the coarsest (4x4) level, feed-forward as 1x1 convolutions.
 
 On this CPU the attention and feed-forward matmuls on the 8x8 grid cost most of a step
-(DESIGN.md), so the 8x8 level gets cross-attention only (16 text keys, cheap) and every
+(measured while planning the model), so the 8x8 level gets cross-attention only (16 text keys, cheap) and every
 feed-forward works on the NCHW layout directly with 1x1 convolutions (no transposes)."""
 import math
 from typing import List, Optional

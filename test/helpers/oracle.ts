@@ -1,6 +1,6 @@
 /**
  * An independent float64 implementation of the sampling loops, written from the algorithm in
- * DESIGN.md (not from the C++), for the closed-form fixture denoiser:
+ * docs/algorithm.md (not from the C++), for the closed-form fixture denoiser:
  *   text states  h[b, l, d] = sin(0.37 id + 0.11 d + 0.05 l)
  *   UNet         eps = 0.5 tanh(z) cos(0.001 t) + 0.1 z + mean(h_b) (1 + 0.1 channel)
  * Arrays are flat [B, C, H, W] Float64Arrays.
