@@ -7,9 +7,12 @@
  * the size of about the native area whose sides are multiples of the model's `multipleOf` and
  * whose aspect is nearest the input's (so only a sliver is cropped); or an explicit size.
  */
+import { extname } from 'node:path';
+
 import sharp, { type Sharp } from 'sharp';
 
 import { EdictError, ErrorCode } from './errors.js';
+import { isWriteThrough, writeFileAtomic } from './files.js';
 import type { ModelManifest } from './manifest.js';
 
 /** Raw interleaved pixels (1 = gray, 2 = gray + alpha, 3 = RGB, 4 = RGBA). */
@@ -45,14 +48,46 @@ export class RgbImage {
     return this.toSharp().png().toBuffer();
   }
 
-  /** Writes the image; the format follows the extension (.png, .jpg, .webp, ...). */
-  async toFile(path: string): Promise<void> {
-    try {
-      await this.toSharp().toFile(path);
-    } catch (error) {
-      throw new EdictError(ErrorCode.Io, `cannot write image ${path}: ${(error as Error).message}`, { cause: error });
-    }
+  /**
+   * Encodes the image in the format `path` asks for: its extension (.png, .jpg, .webp, .tif,
+   * .gif, .avif), or PNG for a character device or FIFO without one (/dev/stdout, a pipe).
+   */
+  async encodeFor(path: string): Promise<Buffer> {
+    const format = imageFormat(path) ?? (isWriteThrough(path) ? 'png' : null);
+    if (!format) throw new EdictError(ErrorCode.Io, `cannot tell the image format of ${path}: use ${IMAGE_EXTENSIONS.join(', ')}`);
+    return this.toSharp().toFormat(format).toBuffer();
   }
+
+  /** Writes the image (format: see encodeFor) by the package's write policy (src/files.ts). */
+  async toFile(path: string): Promise<void> {
+    let data: Buffer;
+    try {
+      data = await this.encodeFor(path);
+    } catch (error) {
+      if (error instanceof EdictError) throw error;
+      throw new EdictError(ErrorCode.Io, `cannot encode image for ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    await writeFileAtomic(path, data);
+  }
+}
+
+const imageFormats: Record<string, 'png' | 'jpeg' | 'webp' | 'tiff' | 'gif' | 'avif'> = {
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.webp': 'webp',
+  '.tif': 'tiff',
+  '.tiff': 'tiff',
+  '.gif': 'gif',
+  '.avif': 'avif',
+};
+
+/** The extensions images can be written with. */
+export const IMAGE_EXTENSIONS = Object.keys(imageFormats);
+
+/** The format an output path's extension asks for, or null when it is not an image extension. */
+export function imageFormat(path: string): (typeof imageFormats)[string] | null {
+  return imageFormats[extname(path).toLowerCase()] ?? null;
 }
 
 export interface ReadImageOptions {

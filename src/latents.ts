@@ -4,12 +4,12 @@
  * and they save to .safetensors (F64 tensors "x" and "y", parameters as JSON in the metadata)
  * so Python can read them too.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 
 import { z } from 'zod';
 
 import { EdictError, ErrorCode } from './errors.js';
+import { writeFileAtomic } from './files.js';
 import { describeIssue } from './manifest.js';
 import { decodeSafeTensors, encodeSafeTensors } from './safetensors.js';
 
@@ -163,9 +163,12 @@ export class Latents {
     return new Latents(Float64Array.from(x.data), Float64Array.from(yy.data), x.shape as LatentShape, parsed.data!);
   }
 
-  /** Writes to a temporary name and renames, so a crash never leaves half a file. */
+  /**
+   * Writes by the package's write policy (src/files.ts): a temporary name then a rename, so a
+   * crash never leaves half a file; through to a device or FIFO; at a symlink's target.
+   */
   async save(path: string): Promise<void> {
-    await writeAtomic(path, this.toSafeTensors());
+    await writeFileAtomic(path, this.toSafeTensors());
   }
 
   static async load(path: string): Promise<Latents> {
@@ -176,16 +179,5 @@ export class Latents {
       throw new EdictError(ErrorCode.LatentsFile, `cannot read latents ${path}: ${(error as Error).message}`, { cause: error });
     }
     return Latents.fromSafeTensors(bytes, path);
-  }
-}
-
-export async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
-  const temporary = `${path}.${randomBytes(4).toString('hex')}.partial`;
-  try {
-    await writeFile(temporary, data);
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw new EdictError(ErrorCode.Io, `cannot write ${path}: ${(error as Error).message}`, { cause: error });
   }
 }

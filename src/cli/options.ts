@@ -9,6 +9,7 @@ import type { z } from 'zod';
 
 import { parseDevice, parseDtype, type Device, type Dtype } from '../devices.js';
 import { EdictError } from '../errors.js';
+import { isWriteThrough } from '../files.js';
 import type { SizePolicy } from '../image.js';
 import { DEFAULTS, editOptionsSchema, loadOptionsSchema } from '../options.js';
 import type { Method } from '../pipeline.js';
@@ -209,9 +210,9 @@ export function samplingOptions(o: SamplingValues): {
   return { steps: o.steps, strength: o.strength, guidance: o.guidance, mix: o.mix, leapfrog: o.leapfrog, negativePrompt: o.negative };
 }
 
-/** Checks that an image output path (or pattern) has an image extension. */
+/** Checks that an image output path (or pattern) has an image extension, or is a device or FIFO (PNG). */
 export function checkImageOutput(flag: string, path: string): void {
-  if (!imageFormat(path)) {
+  if (!imageFormat(path) && !isWriteThrough(path)) {
     throw new UsageError(`option '${flag}' argument '${path}' is invalid: the extension picks the format, use one of ${IMAGE_EXTENSIONS.join(', ')}`);
   }
 }

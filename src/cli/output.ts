@@ -2,15 +2,18 @@
  * What the CLI writes: JSON records on stdout with --json (one per line, one per result),
  * human text otherwise; files staged under temporary names and renamed into place only when
  * everything of a step is ready, so an interrupted run never leaves a half-written file.
+ * Which paths are replaced, written through or refused is the package's policy (src/files.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { mkdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { mkdir, rename, rmdir, unlink } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
 
 import { EdictError, ErrorCode } from '../errors.js';
+import { resolveWriteTarget, temporaryPath, writeTemporary, writeThrough } from '../files.js';
 import type { RgbImage } from '../image.js';
 import { UsageError } from './errors.js';
+
+export { IMAGE_EXTENSIONS, imageFormat } from '../image.js';
 
 /**
  * One JSON line. Non-finite numbers (a PSNR of identical images is Infinity) are written as
@@ -42,27 +45,9 @@ export class Output {
 
 // ---- images ------------------------------------------------------------------------------
 
-const imageFormats: Record<string, 'png' | 'jpeg' | 'webp' | 'tiff'> = {
-  '.png': 'png',
-  '.jpg': 'jpeg',
-  '.jpeg': 'jpeg',
-  '.webp': 'webp',
-  '.tif': 'tiff',
-  '.tiff': 'tiff',
-};
-
-export const IMAGE_EXTENSIONS = Object.keys(imageFormats);
-
-/** The format an output path asks for, or null when its extension is not an image format. */
-export function imageFormat(path: string): 'png' | 'jpeg' | 'webp' | 'tiff' | null {
-  return imageFormats[extname(path).toLowerCase()] ?? null;
-}
-
 /** Encodes an image in the format of `path`'s extension (PNG is lossless: keep it for research). */
-export async function encodeImageFor(path: string, image: RgbImage): Promise<Buffer> {
-  const format = imageFormat(path);
-  if (!format) throw new EdictError(ErrorCode.Io, `cannot tell the image format of ${path}: use ${IMAGE_EXTENSIONS.join(', ')}`);
-  return image.toSharp().toFormat(format).toBuffer();
+export function encodeImageFor(path: string, image: RgbImage): Promise<Buffer> {
+  return image.encodeFor(path);
 }
 
 // ---- atomic, all-or-nothing writes ---------------------------------------------------------
@@ -85,10 +70,11 @@ export function removePendingFiles(): void {
 /**
  * A set of files written together: each is written to a hidden temporary name in its target
  * folder, and renamed into place by commit() after a last check that the run was not
- * cancelled. discard() removes what was staged.
+ * cancelled. discard() removes what was staged. A character device or FIFO cannot be staged:
+ * its data is held and written through at commit, before the renames.
  */
 export class FileBatch {
-  private readonly staged: { temporary: string; path: string }[] = [];
+  private readonly staged: ({ path: string; target: string } & ({ temporary: string } | { data: Buffer | string }))[] = [];
   /** Folders this batch created (the first of each mkdir -p), removed again by discard() if empty. */
   private readonly createdFolders = new Set<string>();
 
@@ -119,11 +105,16 @@ export class FileBatch {
     } catch (error) {
       throw new EdictError(ErrorCode.Io, `cannot create folder ${folder}: ${(error as Error).message}`, { cause: error });
     }
-    const temporary = join(folder, `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
+    const target = await resolveWriteTarget(path);
+    if (target.through) {
+      this.staged.push({ path, target: target.path, data });
+      return;
+    }
+    const temporary = temporaryPath(target.path);
     pending.add(temporary);
-    this.staged.push({ temporary, path });
+    this.staged.push({ temporary, path, target: target.path });
     try {
-      await writeFile(temporary, data);
+      await writeTemporary(temporary, data, target.mode);
     } catch (error) {
       throw new EdictError(ErrorCode.Io, `cannot write ${path}: ${(error as Error).message}`, { cause: error });
     }
@@ -140,22 +131,29 @@ export class FileBatch {
       throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
     }
     try {
-      for (const { temporary, path } of this.staged) {
-        await rename(temporary, path);
-        pending.delete(temporary);
+      for (const file of this.staged) if ('data' in file) await writeThrough(file.target, file.data);
+      for (const file of this.staged) {
+        if (!('temporary' in file)) continue;
+        try {
+          await rename(file.temporary, file.target);
+        } catch (error) {
+          throw new EdictError(ErrorCode.Io, `cannot write ${file.path}: ${(error as Error).message}`, { cause: error });
+        }
+        pending.delete(file.temporary);
       }
     } catch (error) {
       await this.discard();
-      throw new EdictError(ErrorCode.Io, `cannot write output: ${(error as Error).message}`, { cause: error });
+      throw error;
     }
     this.staged.length = 0;
     this.createdFolders.clear();
   }
 
   async discard(): Promise<void> {
-    for (const { temporary } of this.staged) {
-      await unlink(temporary).catch(() => undefined);
-      pending.delete(temporary);
+    for (const file of this.staged) {
+      if (!('temporary' in file)) continue;
+      await unlink(file.temporary).catch(() => undefined);
+      pending.delete(file.temporary);
     }
     this.staged.length = 0;
     // Folders created for this batch go too, deepest first, when nothing else was put there.
