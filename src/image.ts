@@ -102,19 +102,25 @@ function isRawPixels(input: unknown): input is RawPixels {
   return typeof input === 'object' && input !== null && 'data' in input && 'width' in input && 'channels' in input;
 }
 
+const decodeError = (message: string) => new EdictError(ErrorCode.ImageDecode, message);
+
 function toSharp(input: ImageInput, maxPixels: number): Sharp {
   const options = { limitInputPixels: maxPixels, failOn: 'error' as const };
-  if (typeof input === 'string' || Buffer.isBuffer(input) || input instanceof Uint8Array) {
-    return sharp(input, options);
-  }
+  // Checked here: sharp's own errors for these ("Input Buffer is empty", "Unsupported input ''") are plain Errors.
+  if (input === '') throw decodeError('image path is an empty string');
+  if (input instanceof Uint8Array && input.length === 0) throw decodeError('image bytes are empty (0 bytes): expected an encoded image (PNG, JPEG, WebP, ...)');
+  if (typeof input === 'string' || input instanceof Uint8Array) return sharp(input, options);
   if (input instanceof RgbImage) return input.toSharp();
   if (isRawPixels(input)) {
     const { data, width, height, channels } = input;
+    if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
+      throw decodeError(`raw pixels: data must be a Uint8Array, Uint8ClampedArray or Buffer, got ${describeValue(data)}`);
+    }
     if (![1, 2, 3, 4].includes(channels) || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-      throw new EdictError(ErrorCode.ImageDecode, `raw pixels need positive integer width/height and 1-4 channels, got ${width}x${height}x${channels}`);
+      throw decodeError(`raw pixels need positive integer width/height and 1-4 channels, got ${width}x${height}x${channels}`);
     }
     if (data.length !== width * height * channels) {
-      throw new EdictError(ErrorCode.ImageDecode, `raw pixels: ${data.length} bytes given, ${width}x${height}x${channels} needs ${width * height * channels}`);
+      throw decodeError(`raw pixels: ${data.length} bytes given, ${width}x${height}x${channels} needs ${width * height * channels}`);
     }
     if (width * height > maxPixels) {
       throw new EdictError(ErrorCode.ImageTooLarge, `image has ${width * height} pixels, the limit is ${maxPixels}`);
@@ -124,7 +130,23 @@ function toSharp(input: ImageInput, maxPixels: number): Sharp {
   if (typeof input === 'object' && input !== null && typeof (input as Sharp).clone === 'function') {
     return (input as Sharp).clone();
   }
-  throw new EdictError(ErrorCode.ImageDecode, 'image must be a path, a Buffer, a sharp instance or raw pixels {data, width, height, channels}');
+  throw decodeError('image must be a path, a Buffer, a sharp instance or raw pixels {data, width, height, channels}');
+}
+
+/**
+ * libvips loses the message of some failures, e.g. a PNG chunk with a bad CRC is "Unknown
+ * error"; decoding again with warnings as errors surfaces libpng's ("IHDR: CRC error").
+ */
+async function decodeProblem(input: ImageInput, message: string, maxPixels: number): Promise<string> {
+  if (message.trim() && message !== 'Unknown error') return message;
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) return message;
+  try {
+    await sharp(input, { failOn: 'warning', limitInputPixels: maxPixels }).raw().toBuffer();
+  } catch (error) {
+    const detail = (error as Error).message.replace(/^Warning treated as error due to failOn setting\s*/, '').trim();
+    if (detail && detail !== 'Unknown error') return `corrupt image data: ${detail.replace(/\s*\n\s*/g, '; ')}`;
+  }
+  return message;
 }
 
 /** The size an input of `width x height` is brought to under `policy`. */
@@ -151,9 +173,8 @@ export function targetSize(
 /** Decodes, orients, flattens and resizes an input to RGB at the size the policy picks. */
 export async function readImage(input: ImageInput, image: ModelManifest['image'], options: ReadImageOptions = {}): Promise<RgbImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const pipeline = toSharp(input, maxPixels);
   try {
-    const oriented = pipeline.rotate();
+    const oriented = toSharp(input, maxPixels).rotate();
     const { width = 0, height = 0, orientation } = await oriented.clone().metadata();
     // Orientations 5-8 swap the sides.
     const size = orientation && orientation >= 5 ? { width: height, height: width } : { width, height };
@@ -173,18 +194,43 @@ export async function readImage(input: ImageInput, image: ModelManifest['image']
       throw new EdictError(ErrorCode.ImageTooLarge, `image exceeds the pixel limit of ${maxPixels}: ${message}`, { cause: error });
     }
     const what = typeof input === 'string' ? ` ${input}` : '';
-    throw new EdictError(ErrorCode.ImageDecode, `cannot decode image${what}: ${message}`, { cause: error });
+    throw new EdictError(ErrorCode.ImageDecode, `cannot decode image${what}: ${await decodeProblem(input, message, maxPixels)}`, { cause: error });
   }
 }
 
-/** Peak signal-to-noise ratio in dB between two 8-bit images of equal size (Infinity if equal). */
-export function psnr(a: Uint8Array, b: Uint8Array, mask?: Uint8Array): number {
-  if (a.length !== b.length) throw new EdictError(ErrorCode.InvalidArgument, 'psnr: images differ in size');
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
+  return typeof value;
+}
+
+/** The 8-bit pixels of a psnr argument: an RgbImage or its data. */
+function pixelsOf(value: unknown, name: string): Uint8Array | Uint8ClampedArray {
+  if (value instanceof RgbImage) return value.data;
+  if (value instanceof Uint8Array || value instanceof Uint8ClampedArray) return value;
+  throw new EdictError(ErrorCode.InvalidArgument, `psnr: ${name} must be an RgbImage or 8-bit pixels (Uint8Array), got ${describeValue(value)}`);
+}
+
+/**
+ * Peak signal-to-noise ratio in dB between two 8-bit images of equal size (Infinity if equal):
+ * RgbImages or their pixel data; `mask` (one byte per pixel) picks the pixels compared.
+ */
+export function psnr(a: RgbImage | Uint8Array, b: RgbImage | Uint8Array, mask?: Uint8Array): number {
+  const pa = pixelsOf(a, 'the first image');
+  const pb = pixelsOf(b, 'the second image');
+  if (a instanceof RgbImage && b instanceof RgbImage && (a.width !== b.width || a.height !== b.height)) {
+    throw new EdictError(ErrorCode.InvalidArgument, `psnr: images differ in size: ${a.width}x${a.height} and ${b.width}x${b.height}`);
+  }
+  if (pa.length !== pb.length) throw new EdictError(ErrorCode.InvalidArgument, `psnr: images differ in size: ${pa.length} and ${pb.length} bytes`);
+  if (mask !== undefined && mask.length * 3 !== pa.length) {
+    throw new EdictError(ErrorCode.InvalidArgument, `psnr: the mask has ${mask.length} values, the images have ${pa.length / 3} pixels`);
+  }
   let sum = 0;
   let count = 0;
-  for (let i = 0; i < a.length; i++) {
+  for (let i = 0; i < pa.length; i++) {
     if (mask && !mask[Math.floor(i / 3)]) continue;
-    const d = a[i] - b[i];
+    const d = pa[i] - pb[i];
     sum += d * d;
     count++;
   }
