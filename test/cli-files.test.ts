@@ -1,6 +1,7 @@
 // The CLI's -o follows the package's write policy (src/files.ts) through its FileBatch: regular
 // files are replaced by rename, symlinks followed, character devices and FIFOs written
 // through (images as PNG when the name has no extension), directories refused with ERR_IO.
+// Also: --version --json.
 import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { Latents } from '../src/latents.js';
 import { ensureBuilt, jsonLines, runCli } from './cli-helpers.js';
-import { tempDir, tinyModel } from './helpers/fixtures.js';
+import { repoRoot, tempDir, tinyModel } from './helpers/fixtures.js';
 import { scenePng } from './helpers/images.js';
 import { charDevice, fifoWithReader, kindOf } from './helpers/special-files.js';
 
@@ -103,5 +104,17 @@ describe('image outputs to a device or FIFO are PNG', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(kindOf(device)).toBe('char');
+  });
+});
+
+describe('--version', () => {
+  it('--version --json prints a JSON record, in either order', async () => {
+    for (const args of [['--version', '--json'], ['--json', '-V']]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(0);
+      const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+      expect(jsonLines(r.stdout)).toEqual([{ type: 'version', version }]);
+    }
+    expect((await runCli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });

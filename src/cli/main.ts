@@ -32,7 +32,8 @@ function version(): string {
   }
 }
 
-export function buildProgram(): Command {
+/** The program; `argv` (what main parses) decides how --version prints. */
+export function buildProgram(argv: string[] = process.argv): Command {
   const program = new Command('edict');
   // Settings first: commands created by program.command() inherit them.
   program
@@ -42,6 +43,13 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .showSuggestionAfterError(true)
     .description('Text-guided image editing by EDICT: exact diffusion inversion, with DDIM inversion and SDEdit baselines.')
+    // With --json the version is a JSON record; registered before .version() so it runs
+    // first. argv, since --json may come after --version, which stops the parse.
+    .on('option:version', () => {
+      if (!argv.includes('--json')) return;
+      process.stdout.write(jsonLine({ type: 'version', version: version() }));
+      throw new CommanderError(0, 'commander.version', version());
+    })
     .version(version(), '-V, --version')
     .addOption(new Option('--model <dir>', 'model folder').default(bundledModelDir, 'the bundled model'))
     .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').argParser(deviceArg).default('cpu'))
@@ -99,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(0);
   });
 
-  const program = buildProgram();
+  const program = buildProgram(argv);
   let command = 'edict';
   program.hook('preAction', (_root, action) => {
     command = `edict ${action.name()}`;
