@@ -13,6 +13,7 @@ import sharp, { type Sharp } from 'sharp';
 
 import { EdictError, ErrorCode } from './errors.js';
 import { isWriteThrough, writeFileAtomic } from './files.js';
+import { checkWorkSize, DEFAULT_MAX_PIXELS, defaultMaxWorkPixels } from './limits.js';
 import type { ModelManifest } from './manifest.js';
 
 /** Raw interleaved pixels (1 = gray, 2 = gray + alpha, 3 = RGB, 4 = RGBA). */
@@ -94,9 +95,9 @@ export interface ReadImageOptions {
   size?: SizePolicy;
   /** Inputs with more pixels than this are refused (ERR_IMAGE_TOO_LARGE). */
   maxPixels?: number;
+  /** Working sizes above this many pixels are refused (ERR_IMAGE_SIZE); default 4x the native area. */
+  maxWorkPixels?: number;
 }
-
-export const DEFAULT_MAX_PIXELS = 64 * 1024 * 1024;
 
 function isRawPixels(input: unknown): input is RawPixels {
   return typeof input === 'object' && input !== null && 'data' in input && 'width' in input && 'channels' in input;
@@ -149,25 +150,39 @@ async function decodeProblem(input: ImageInput, message: string, maxPixels: numb
   return message;
 }
 
-/** The size an input of `width x height` is brought to under `policy`. */
+/**
+ * The size an input of `width x height` is brought to under `policy`, at most `maxWorkPixels`
+ * (ERR_IMAGE_SIZE above it).
+ */
 export function targetSize(
   policy: SizePolicy,
   input: { width: number; height: number },
   image: ModelManifest['image'],
+  maxWorkPixels = defaultMaxWorkPixels(image),
 ): { width: number; height: number } {
   const m = image.multipleOf;
-  if (policy === 'native') return { width: image.width, height: image.height };
-  if (policy === 'keep-aspect') {
+  let size: { width: number; height: number };
+  if (policy === 'native') {
+    size = { width: image.width, height: image.height };
+  } else if (policy === 'keep-aspect') {
     const area = image.width * image.height;
-    const aspect = input.width / input.height;
+    // The aspect is clamped to what the native area allows with the short side at least m (16:1
+    // for a 32x32 model with m = 8, 64:1 for SD): a 1x1,000,000 input is cropped, not run at
+    // 250x the native area.
+    const limit = area / (m * m);
+    const given = input.width / input.height;
+    const aspect = Number.isFinite(given) && given > 0 ? Math.min(limit, Math.max(1 / limit, given)) : 1;
     const round = (v: number) => Math.max(m, Math.round(v / m) * m);
-    return { width: round(Math.sqrt(area * aspect)), height: round(Math.sqrt(area / aspect)) };
+    size = { width: round(Math.sqrt(area * aspect)), height: round(Math.sqrt(area / aspect)) };
+  } else {
+    const { width, height } = policy;
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < m || height < m || width % m !== 0 || height % m !== 0) {
+      throw new EdictError(ErrorCode.ImageSize, `image size must be positive multiples of ${m} for this model, got ${width}x${height}`);
+    }
+    size = { width, height };
   }
-  const { width, height } = policy;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < m || height < m || width % m !== 0 || height % m !== 0) {
-    throw new EdictError(ErrorCode.ImageSize, `image size must be positive multiples of ${m} for this model, got ${width}x${height}`);
-  }
-  return { width, height };
+  checkWorkSize('image size', size, maxWorkPixels);
+  return size;
 }
 
 /** Decodes, orients, flattens and resizes an input to RGB at the size the policy picks. */
@@ -178,7 +193,7 @@ export async function readImage(input: ImageInput, image: ModelManifest['image']
     const { width = 0, height = 0, orientation } = await oriented.clone().metadata();
     // Orientations 5-8 swap the sides.
     const size = orientation && orientation >= 5 ? { width: height, height: width } : { width, height };
-    const target = targetSize(options.size ?? 'native', size, image);
+    const target = targetSize(options.size ?? 'native', size, image, options.maxWorkPixels);
     const { data, info } = await oriented
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')

@@ -4,14 +4,12 @@
  * and they save to .safetensors (F64 tensors "x" and "y", parameters as JSON in the metadata)
  * so Python can read them too.
  */
-import { readFile } from 'node:fs/promises';
-
 import { z } from 'zod';
 
 import { EdictError, ErrorCode } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { describeIssue } from './manifest.js';
-import { decodeSafeTensors, encodeSafeTensors } from './safetensors.js';
+import { decodeSafeTensors, encodeSafeTensors, readSafeTensorsFile } from './safetensors.js';
 
 export type LatentShape = [batch: number, channels: number, height: number, width: number];
 
@@ -171,13 +169,8 @@ export class Latents {
     await writeFileAtomic(path, this.toSafeTensors());
   }
 
+  /** Reads a latents file (a regular file only; the header length is bounded before reading). */
   static async load(path: string): Promise<Latents> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (error) {
-      throw new EdictError(ErrorCode.LatentsFile, `cannot read latents ${path}: ${(error as Error).message}`, { cause: error });
-    }
-    return Latents.fromSafeTensors(bytes, path);
+    return Latents.fromSafeTensors(await readSafeTensorsFile(path), path);
   }
 }

@@ -9,7 +9,12 @@ import { z } from 'zod';
 
 import { EdictError, ErrorCode } from './errors.js';
 
-const positiveInt = z.number().int().positive();
+// Bounds (src/limits.ts): every integer fits the addon's int32 arguments, and the ones that
+// size an allocation at load stay far above any real model (SD: 1000 timesteps, 4 channels,
+// 77 tokens of 768 or 1024, 512 or 768 pixels) and far below gigabytes.
+const INT32_MAX = 2 ** 31 - 1;
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const positiveInt = int(1, INT32_MAX);
 const dtype = z.enum(['float16', 'bfloat16', 'float32', 'float64']);
 
 const manifestSchema = z.object({
@@ -24,21 +29,21 @@ const manifestSchema = z.object({
     vaeDecoder: z.string().min(1),
     tokenizer: z.string().min(1),
   }),
-  image: z.object({ width: positiveInt, height: positiveInt, multipleOf: positiveInt }),
-  latent: z.object({ channels: positiveInt, downsample: positiveInt, scalingFactor: z.number().positive() }),
+  image: z.object({ width: int(1, 8192), height: int(1, 8192), multipleOf: positiveInt }),
+  latent: z.object({ channels: int(1, 1024), downsample: positiveInt, scalingFactor: z.number().positive() }),
   text: z.object({
-    maxLength: z.number().int().min(2),
-    hiddenSize: positiveInt,
-    padId: z.number().int().nonnegative(),
-    eosId: z.number().int().nonnegative().nullable(),
+    maxLength: int(2, 4096),
+    hiddenSize: int(1, 65536),
+    padId: int(0, INT32_MAX),
+    eosId: int(0, INT32_MAX).nullable(),
   }),
   scheduler: z.object({
-    numTrainTimesteps: z.number().int().min(2),
+    numTrainTimesteps: int(2, 100_000),
     betaStart: z.number().positive().lt(1),
     betaEnd: z.number().positive().lt(1),
     betaSchedule: z.enum(['scaled_linear', 'linear']),
     setAlphaToOne: z.boolean(),
-    stepsOffset: z.number().int().nonnegative(),
+    stepsOffset: int(0, INT32_MAX),
     predictionType: z.enum(['epsilon', 'v_prediction']),
   }),
   dtypes: z.object({ cpu: dtype, cuda: dtype }),

@@ -64,6 +64,7 @@ export const loadOptionsSchema = z.object({
   threads: z.number().int('must be an integer').min(1, 'must be >= 1').max(1024).optional(),
   exact: z.boolean({ error: 'must be a boolean' }).optional(),
   maxPixels: z.number().int().positive().optional(),
+  maxWorkPixels: z.number().int('must be an integer').positive('must be > 0').optional(),
   stateDtype: z.enum(['float64', 'float32'], { error: 'must be "float64" or "float32"' }).optional(),
   onWarning: call.onWarning,
 });

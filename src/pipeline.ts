@@ -8,8 +8,9 @@ import { join } from 'node:path';
 
 import { defaultThreads, parseDevice, parseDtypeOn, type Device, type Dtype } from './devices.js';
 import { EdictError, ErrorCode, native } from './errors.js';
-import { DEFAULT_MAX_PIXELS, psnr, readImage, RgbImage, type ImageInput, type SizePolicy } from './image.js';
+import { psnr, readImage, RgbImage, targetSize, type ImageInput, type SizePolicy } from './image.js';
 import { Latents, type LatentParams, type LatentShape } from './latents.js';
+import { checkWorkSize, DEFAULT_MAX_PIXELS, defaultMaxWorkPixels } from './limits.js';
 import { loadManifest, type ModelManifest } from './manifest.js';
 import {
   addon,
@@ -56,6 +57,11 @@ export interface LoadOptions {
   exact?: boolean;
   /** Refuse input images with more pixels than this (default 64 Mi). */
   maxPixels?: number;
+  /**
+   * Refuse to work at a size (width x height: `size`, `keep-aspect`, `sample`, latents) of more
+   * pixels than this (ERR_IMAGE_SIZE; default 4x the model's native area: 1024x1024 for SD 1.x).
+   */
+  maxWorkPixels?: number;
   /** The dtype of x, y and the coupling arithmetic (default float64; float32 for comparisons). */
   stateDtype?: 'float64' | 'float32';
   /** Receives warnings (truncated prompts); default: process.emitWarning. */
@@ -196,6 +202,7 @@ export class Edict {
       dtype,
       threads: o.threads ?? defaultThreads(),
       maxPixels: o.maxPixels ?? DEFAULT_MAX_PIXELS,
+      maxWorkPixels: o.maxWorkPixels ?? defaultMaxWorkPixels(manifest.image),
       stateDtype: o.stateDtype ?? 'float64',
       onWarning: o.onWarning,
     };
@@ -308,7 +315,9 @@ export class Edict {
   private async readImages(images: ImageInput[], size: SizePolicy | undefined): Promise<RgbImage[]> {
     if (images.length === 0) throw new EdictError(ErrorCode.InvalidOption, 'no image given');
     const read = await Promise.all(
-      images.map((image) => readImage(image, this.manifest.image, { size, maxPixels: this.settings.maxPixels })),
+      images.map((image) =>
+        readImage(image, this.manifest.image, { size, maxPixels: this.settings.maxPixels, maxWorkPixels: this.settings.maxWorkPixels }),
+      ),
     );
     const [first] = read;
     if (read.some((r) => r.width !== first.width || r.height !== first.height)) {
@@ -369,6 +378,8 @@ export class Edict {
         `latents have ${latents.shape[1]} channels, model ${this.manifest.name} uses ${channels}`,
       );
     }
+    const { downsample } = this.manifest.latent;
+    checkWorkSize('latents of image size', { width: latents.shape[3] * downsample, height: latents.shape[2] * downsample }, this.settings.maxWorkPixels);
   }
 
   // ---- loops -----------------------------------------------------------------------------
@@ -685,11 +696,7 @@ export class Edict {
     return this.run(options, async (session) => {
       const prompts = list(o.prompt);
       const { channels, downsample } = this.manifest.latent;
-      const size = o.size ?? { width: this.manifest.image.width, height: this.manifest.image.height };
-      const m = this.manifest.image.multipleOf;
-      if (size.width % m !== 0 || size.height % m !== 0) {
-        throw new EdictError(ErrorCode.ImageSize, `sample: size must be multiples of ${m}, got ${size.width}x${size.height}`);
-      }
+      const size = targetSize(o.size ?? 'native', this.manifest.image, this.manifest.image, this.settings.maxWorkPixels);
       const shape: LatentShape = [prompts.length, channels, size.height / downsample, size.width / downsample];
       const seed = o.seed ?? DEFAULTS.seed;
       const itemSize = shape[1] * shape[2] * shape[3];

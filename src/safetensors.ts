@@ -4,7 +4,10 @@
  * what latent files need: F64/F32 tensors and string metadata. Python reads these files with
  * `safetensors.safe_open` or `safetensors.torch.load_file`.
  */
+import { open, stat } from 'node:fs/promises';
+
 import { EdictError, ErrorCode } from './errors.js';
+import { MAX_SAFETENSORS_HEADER_BYTES } from './limits.js';
 
 export interface SafeTensor {
   dtype: 'F64' | 'F32';
@@ -48,10 +51,58 @@ function invalid(message: string): never {
   throw new EdictError(ErrorCode.LatentsFile, `not a valid safetensors file: ${message}`);
 }
 
-export function decodeSafeTensors(bytes: Buffer): SafeTensorsFile {
-  if (bytes.length < 8) invalid(`${bytes.length} bytes is too short`);
+/** The header length a file's first 8 bytes give, checked against the cap and the file's size. */
+function headerLengthOf(bytes: Buffer, fileSize: number): number {
+  if (fileSize < 8) invalid(`${fileSize} bytes is too short`);
   const headerLength = Number(bytes.readBigUInt64LE(0));
-  if (headerLength <= 0 || 8 + headerLength > bytes.length) invalid(`header length ${headerLength} does not fit the file`);
+  if (headerLength > MAX_SAFETENSORS_HEADER_BYTES) {
+    invalid(`header length ${headerLength} is over the limit of ${MAX_SAFETENSORS_HEADER_BYTES} bytes`);
+  }
+  if (headerLength <= 0 || 8 + headerLength > fileSize) invalid(`header length ${headerLength} does not fit the file (${fileSize} bytes)`);
+  return headerLength;
+}
+
+/**
+ * Reads a safetensors file, refusing (ERR_LATENTS_FILE) anything but a regular file and a
+ * header length over the cap or past the end before reading the rest: /dev/zero, a FIFO or a
+ * 2^60-byte header length cannot make it read forever or allocate without bound.
+ */
+export async function readSafeTensorsFile(path: string): Promise<Buffer> {
+  const fail = (message: string, cause?: unknown): never => {
+    throw new EdictError(ErrorCode.LatentsFile, `cannot read ${path}: ${message}`, { cause });
+  };
+  try {
+    // stat before open: opening a FIFO would wait for a writer.
+    const stats = await stat(path);
+    if (!stats.isFile()) fail(`it is not a regular file (${stats.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})`);
+    const handle = await open(path, 'r');
+    try {
+      const size = (await handle.stat()).size;
+      const head = Buffer.alloc(8);
+      await handle.read(head, 0, 8, 0);
+      try {
+        headerLengthOf(head, size);
+      } catch (error) {
+        fail((error as Error).message, error);
+      }
+      const bytes = Buffer.alloc(size);
+      for (let offset = 0; offset < size; ) {
+        const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
+        if (bytesRead === 0) fail(`read ${offset} of its ${size} bytes (the file shrank while being read)`);
+        offset += bytesRead;
+      }
+      return bytes;
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (error instanceof EdictError) throw error;
+    return fail((error as Error).message, error);
+  }
+}
+
+export function decodeSafeTensors(bytes: Buffer): SafeTensorsFile {
+  const headerLength = headerLengthOf(bytes, bytes.length);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
@@ -64,8 +115,9 @@ export function decodeSafeTensors(bytes: Buffer): SafeTensorsFile {
   const metadata: Record<string, string> = {};
   const tensors: Record<string, SafeTensor> = {};
   for (const [name, value] of Object.entries(header)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(`entry ${name} is ${JSON.stringify(value)}, expected an object`);
     if (name === '__metadata__') {
-      for (const [key, item] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
         if (typeof item !== 'string') invalid(`metadata ${key} is not a string`);
         metadata[key] = item;
       }

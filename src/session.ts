@@ -13,6 +13,8 @@ export interface Settings {
   dtype: Dtype;
   threads: number;
   maxPixels: number;
+  /** The largest working size, width x height (src/limits.ts). */
+  maxWorkPixels: number;
   stateDtype: 'float64' | 'float32';
   onWarning?: (message: string) => void;
 }

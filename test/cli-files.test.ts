@@ -1,7 +1,7 @@
 // The CLI's -o follows the package's write policy (src/files.ts) through its FileBatch: regular
 // files are replaced by rename, symlinks followed, character devices and FIFOs written
 // through (images as PNG when the name has no extension), directories refused with ERR_IO.
-// Also: --version --json.
+// Also: --version --json, and --size bounded by the work-size limit (src/limits.ts).
 import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -116,5 +116,23 @@ describe('--version', () => {
       expect(jsonLines(r.stdout)).toEqual([{ type: 'version', version }]);
     }
     expect((await runCli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('--size', () => {
+  it('a --size beyond the work-size limit is a usage error naming the limit', async () => {
+    const r = await runCli([...model, 'encode', image, '--size', '99992x99992', '-o', join(tempDir(), 'z.safetensors')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/99992x99992 is 9998400064 pixels, more than the limit of 4096/);
+  });
+
+  it('--max-work-pixels raises the limit', async () => {
+    const out = join(tempDir(), 'z.safetensors');
+    const refused = await runCli([...model, 'encode', image, '--size', '128x64', '-o', out]);
+    expect(refused.code).toBe(2);
+    const r = await runCli([...model, '--max-work-pixels', '8192', 'encode', image, '--size', '128x64', '-o', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(Latents.fromSafeTensors(readFileSync(out)).shape).toEqual([1, 4, 16, 32]);
   });
 });

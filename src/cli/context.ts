@@ -40,11 +40,11 @@ export class Run {
    */
   async load(size?: SizePolicy): Promise<Edict> {
     if (this.edict) return this.edict;
-    const { model, device, dtype, threads } = this.globals;
+    const { model, device, dtype, threads, maxWorkPixels } = this.globals;
     const manifest = loadManifest(model);
     if (size && typeof size === 'object') {
       try {
-        targetSize(size, size, manifest.image);
+        targetSize(size, size, manifest.image, maxWorkPixels);
       } catch (error) {
         if (error instanceof EdictError && error.code === ErrorCode.ImageSize) {
           throw new UsageError(`option '--size' argument '${size.width}x${size.height}' is invalid for model ${manifest.name}: ${error.message}`);
@@ -52,7 +52,7 @@ export class Run {
         throw error;
       }
     }
-    this.edict = await Edict.load(model, { device, dtype, threads, onWarning: (message) => this.output.warn(message) });
+    this.edict = await Edict.load(model, { device, dtype, threads, maxWorkPixels, onWarning: (message) => this.output.warn(message) });
     this.checkCancelled();
     return this.edict;
   }

@@ -18,7 +18,7 @@ import { reportError } from './errors.js';
 import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { registerInvert } from './invert.js';
-import { deviceArg, dtypeArg, examples, threadsArg } from './options.js';
+import { deviceArg, dtypeArg, examples, maxWorkPixelsArg, threadsArg } from './options.js';
 import { jsonLine, removePendingFiles } from './output.js';
 import { PROGRESS_MODES } from './progress.js';
 import { registerReconstruct } from './reconstruct.js';
@@ -55,6 +55,11 @@ export function buildProgram(argv: string[] = process.argv): Command {
     .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').argParser(deviceArg).default('cpu'))
     .addOption(new Option('--dtype <dtype>', 'UNet dtype: float16 (CUDA only), bfloat16, float32, float64 (default: the model\'s for the device)').argParser(dtypeArg))
     .addOption(new Option('--threads <n>', 'intra-op threads (default: EDICT_THREADS, else every core)').argParser(threadsArg))
+    .addOption(
+      new Option('--max-work-pixels <n>', "the largest size (width x height) a command works at (default: 4x the model's native area)").argParser(
+        maxWorkPixelsArg,
+      ),
+    )
     .option('--json', 'print one JSON record per result on stdout (no prose)')
     .addOption(
       new Option('--progress <mode>', 'progress on stderr: auto (bars on a terminal, nothing on a pipe), bar, json, none')

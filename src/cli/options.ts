@@ -70,6 +70,10 @@ export function threadsArg(text: string): number {
   return check(loadOptionsSchema.shape.threads as z.ZodType<number | undefined>, toNumber(text)) as number;
 }
 
+export function maxWorkPixelsArg(text: string): number {
+  return check(loadOptionsSchema.shape.maxWorkPixels as z.ZodType<number | undefined>, toNumber(text)) as number;
+}
+
 /** A prompt: a non-empty string (the API's rule). */
 export function promptArg(text: string): string {
   return check(editOptionsSchema.shape.source, text);
@@ -122,6 +126,7 @@ export interface GlobalOptions {
   device: Device;
   dtype?: Dtype;
   threads?: number;
+  maxWorkPixels?: number;
   json: boolean;
   progress: ProgressMode;
   verbose: boolean;
@@ -134,6 +139,7 @@ export function globalOptions(command: Command): GlobalOptions {
     device: o.device ?? 'cpu',
     dtype: o.dtype,
     threads: o.threads,
+    maxWorkPixels: o.maxWorkPixels,
     json: o.json ?? false,
     progress: o.progress ?? 'auto',
     verbose: o.verbose ?? false,
