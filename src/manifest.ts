@@ -59,12 +59,19 @@ export interface ModelManifest extends ManifestData {
   paths: ManifestData['components'];
 }
 
+/** A value as JSON, except what JSON cannot say: NaN and Infinity (JSON.stringify's "null"), functions. */
+function show(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  const json = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+  return json ?? typeof value;
+}
+
 /** Describes a zod issue as "field.path: problem (got value)". */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const path = issue.path.join('.');
   let value: unknown = input;
   for (const key of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
-  const got = value === undefined ? 'missing' : `got ${JSON.stringify(value)}`;
+  const got = value === undefined ? 'missing' : `got ${show(value)}`;
   return `${path || '(root)'}: ${issue.message} (${got})`;
 }
 

@@ -107,6 +107,16 @@ describe('bad options', () => {
     expect(error?.message).toBe('edit: option strength: must be in (0, 1] (got 1.5)');
   });
 
+  it('prints NaN and Infinity as themselves, not as JSON\'s null', async () => {
+    for (const [value, shown] of [
+      [Number.NaN, 'NaN'],
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+    ] as const) {
+      const error = await edict.edit(image, { ...base, guidance: value }).then(() => null, (e: EdictError) => e);
+      expect(error?.message).toMatch(new RegExp(`^edit: option guidance: .*\\(got ${shown}\\)$`));
+    }
+  });
+
   it('rejects non-object options', async () => {
     expect(await codeOf(edict.edit(image, null as never))).toBe('ERR_INVALID_OPTION');
   });
