@@ -1,7 +1,8 @@
 /**
  * Typed errors. Every failure the package reports is an EdictError with a stable `code`;
  * the message says what was expected and what was given. Native (C++) failures arrive with
- * the same codes (native/errors.h keeps its list in step with this one).
+ * the same codes: test/error-codes.test.ts checks that every code native/errors.h uses is here
+ * and in the README's table.
  */
 export const ErrorCode = {
   /** The native addon is missing or failed to load (not built, or libtorch not found). */
@@ -81,10 +82,14 @@ export function toEdictError(error: unknown, fallback: ErrorCode = ErrorCode.Nat
   return new EdictError(fallback, String(error));
 }
 
-/** Awaits a native promise, rethrowing its rejection as an EdictError. */
-export async function native<T>(promise: Promise<T>): Promise<T> {
+/**
+ * Runs a native call and awaits it, rethrowing what it throws as an EdictError. It takes the
+ * call, not its promise: the addon checks its arguments synchronously, so a promise argument
+ * would be evaluated (and throw a plain Error) before this function could catch anything.
+ */
+export async function native<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return await promise;
+    return await call();
   } catch (error) {
     throw toEdictError(error);
   }

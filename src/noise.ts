@@ -13,6 +13,6 @@ export async function gaussianNoise(shape: number[], seed: number): Promise<Floa
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
     throw new EdictError(ErrorCode.InvalidOption, `seed must be an integer in [0, 2^32 - 1] (torch's CPU generator keeps 32 bits), got ${seed}`);
   }
-  const noise = await native(addon().randn(shape, seed));
+  const noise = await native(() => addon().randn(shape, seed));
   return noise.data;
 }

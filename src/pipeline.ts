@@ -207,7 +207,7 @@ export class Edict {
       onWarning: o.onWarning,
     };
     const { paths, latent, text, scheduler } = manifest;
-    const handle = await native(
+    const handle = await native(() =>
       addon().loadPipeline(
         {
           textEncoder: paths.textEncoder,
@@ -254,7 +254,7 @@ export class Edict {
       await Promise.allSettled(this.inFlight);
       const handle = this.handle;
       this.handle = null;
-      if (handle) await native(handle.dispose());
+      if (handle) await native(() => handle.dispose());
     })();
     return this.closing;
   }

@@ -5,5 +5,5 @@ import { addon, type NativeInfo } from './native.js';
 export type RuntimeInfo = NativeInfo;
 
 export async function runtimeInfo(): Promise<RuntimeInfo> {
-  return native(addon().info());
+  return native(() => addon().info());
 }

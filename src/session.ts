@@ -73,7 +73,7 @@ export class Session {
    */
   async time<T>(phase: 'encode' | 'invert' | 'generate' | 'decode', run: () => Promise<T>): Promise<T> {
     if (this.call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
-    const result = await native(run());
+    const result = await native(run);
     const { queueSeconds, computeSeconds, threads } = (result as { jobTiming: NativeJobTiming }).jobTiming;
     this.timings.queueSeconds += queueSeconds;
     this.timings.threads = threads;

@@ -25,7 +25,7 @@ export class TorchModule {
     const device = parseDevice(options.device ?? 'cpu');
     const dtype = parseDtypeOn(options.dtype ?? 'float32', device, 'dtype');
     const threads = options.threads ?? defaultThreads();
-    const handle = await native(addon().loadModule(path, { device, dtype, threads }));
+    const handle = await native(() => addon().loadModule(path, { device, dtype, threads }));
     return new TorchModule(handle, threads);
   }
 
@@ -39,6 +39,6 @@ export class TorchModule {
 
   /** Runs forward; floating inputs are cast to the module's dtype and device. */
   async forward(inputs: NativeTensor[]): Promise<NativeTensor> {
-    return native(this.handle.forward(inputs, { threads: this.threads }));
+    return native(() => this.handle.forward(inputs, { threads: this.threads }));
   }
 }
