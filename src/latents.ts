@@ -9,43 +9,80 @@ import { z } from 'zod';
 import { EdictError, ErrorCode } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { describeIssue } from './manifest.js';
+import { guidance, mix, seed, steps, strength } from './options.js';
 import { decodeSafeTensors, encodeSafeTensors, readSafeTensorsFile } from './safetensors.js';
 
 export type LatentShape = [batch: number, channels: number, height: number, width: number];
 
+// The ranges are the options' (src/options.ts): latents a file or a caller hands in must be
+// latents the API could have made, checked when they are made, not deep in the addon.
 const paramsSchema = z.object({
   /** The model (manifest name) that made them. */
   model: z.string(),
   /** encoded: scaled VAE latents; inverted: ready for generate(); generated: a result; noise: a sampling start. */
   stage: z.enum(['encoded', 'inverted', 'generated', 'noise']),
   method: z.enum(['edict', 'ddim', 'sdedit']).nullable(),
-  /** Per item: the prompt used (source prompt for inverted, target for generated). */
+  /** Per item (or one for all): the prompt used (source prompt for inverted, target for generated). */
   prompts: z.array(z.string()),
   negativePrompts: z.array(z.string()),
-  steps: z.number().int().positive(),
-  strength: z.number().positive().max(1),
-  /** How many of the schedule's last steps the loop runs: floor(steps * strength). */
-  executed: z.number().int().nonnegative(),
-  guidance: z.array(z.number()),
-  mix: z.array(z.number()),
+  steps,
+  strength,
+  /** How many of the schedule's last steps the loop runs: floor(steps * strength); 0 for encoded latents. */
+  executed: z.number().int('must be an integer'),
+  guidance: z.array(guidance),
+  mix: z.array(mix),
   leapfrog: z.boolean(),
   imageWidth: z.number().int().positive(),
   imageHeight: z.number().int().positive(),
-  seed: z.number().int().nullable(),
+  seed: seed.nullable(),
 });
+
+const dim = z.number().int('must be an integer').positive('must be > 0');
+
+/** Shape and params together: the rules that relate them (executed to steps, list lengths to the batch). */
+const latentsSchema = z.object({ shape: z.tuple([dim, dim, dim, dim]), params: paramsSchema }).superRefine(({ shape, params }, ctx) => {
+  const encoded = params.stage === 'encoded';
+  const least = encoded ? 0 : 1;
+  if (params.executed < least || params.executed > params.steps) {
+    ctx.addIssue({ code: 'custom', path: ['params', 'executed'], message: `must be in [${least}, steps = ${params.steps}] for stage ${params.stage}` });
+  }
+  const batch = shape[0];
+  for (const key of ['prompts', 'negativePrompts', 'guidance', 'mix'] as const) {
+    const n = params[key].length;
+    if (n !== batch && n !== 1 && !(encoded && n === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['params', key], message: `must have one value per item (${batch}) or one for all${encoded ? ' (or none)' : ''}, has ${n}` });
+    }
+  }
+});
+
+/** Checks shape and params (one schema for constructed latents and files), or throws `code`. */
+function check(shape: unknown, params: unknown, what: string, code: ErrorCode): { shape: LatentShape; params: LatentParams } {
+  const input = { shape, params };
+  const result = latentsSchema.safeParse(input);
+  if (!result.success) throw new EdictError(code, `${what}: ${result.error.issues.map((i) => describeIssue(i, input)).join('; ')}`);
+  return result.data;
+}
 
 export type LatentParams = z.infer<typeof paramsSchema>;
 
 export const LATENTS_FORMAT = 'edict-latents';
 
 export class Latents {
+  readonly shape: LatentShape;
+  readonly params: LatentParams;
+
+  /** Throws ERR_INVALID_ARGUMENT for a shape or params a latents file could not carry either. */
   constructor(
     readonly x: Float64Array,
     readonly y: Float64Array,
-    readonly shape: LatentShape,
-    readonly params: LatentParams,
+    shape: LatentShape,
+    params: LatentParams,
   ) {
-    const count = shape.reduce((a, b) => a * b, 1);
+    ({ shape: this.shape, params: this.params } = check(shape, params, 'latents', ErrorCode.InvalidArgument));
+    if (!(x instanceof Float64Array) || !(y instanceof Float64Array)) {
+      throw new EdictError(ErrorCode.InvalidArgument, `latents: x and y must be Float64Arrays, got ${x?.constructor?.name ?? x} and ${y?.constructor?.name ?? y}`);
+    }
+    const count = this.shape.reduce((a, b) => a * b, 1);
     if (x.length !== count || y.length !== count) {
       throw new EdictError(ErrorCode.InvalidArgument, `latents: shape [${shape}] needs ${count} values, x has ${x.length}, y has ${y.length}`);
     }
@@ -84,7 +121,8 @@ export class Latents {
       for (let k = 0; k < times; k++) out.set(data, k * data.length);
       return out;
     };
-    const tileList = <T>(list: T[]) => Array.from({ length: times }, () => list).flat();
+    // Per-item lists are tiled; a one-value (or empty) list already stands for every item.
+    const tileList = <T>(list: T[]) => (list.length === this.batch ? Array.from({ length: times }, () => list).flat() : list);
     return new Latents(tile(this.x), tile(this.y), [this.shape[0] * times, this.shape[1], this.shape[2], this.shape[3]], {
       ...this.params,
       prompts: tileList(this.params.prompts),
@@ -156,9 +194,8 @@ export class Latents {
     } catch {
       fail('metadata "params" is not JSON');
     }
-    const parsed = paramsSchema.safeParse(params);
-    if (!parsed.success) fail(`bad params: ${parsed.error.issues.map((i) => describeIssue(i, params)).join('; ')}`);
-    return new Latents(Float64Array.from(x.data), Float64Array.from(yy.data), x.shape as LatentShape, parsed.data!);
+    const checked = check(x.shape, params, source, ErrorCode.LatentsFile);
+    return new Latents(Float64Array.from(x.data), Float64Array.from(yy.data), checked.shape, checked.params);
   }
 
   /**

@@ -28,8 +28,13 @@ export const DEFAULTS = {
 
 const prompt = z.string({ error: 'must be a string' }).refine((s) => s.trim().length > 0, 'must not be empty');
 const prompts = z.union([prompt, z.array(prompt).min(1, 'must list at least one prompt').max(256, 'at most 256 prompts per call')]);
-const guidance = z.number().min(0, 'must be >= 0').max(100, 'must be <= 100');
-const mix = z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]');
+// The ranges of the sampling settings, shared with the latents' params (src/latents.ts).
+export const steps = z.number().int('must be an integer').min(1, 'must be >= 1').max(1000, 'must be <= 1000');
+export const strength = z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]');
+export const guidance = z.number().min(0, 'must be >= 0').max(100, 'must be <= 100');
+export const mix = z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]');
+// torch's CPU generator keeps 32 bits of a seed; larger ones are refused, not folded.
+export const seed = z.number().int('must be an integer').min(0, 'must be >= 0').max(2 ** 32 - 1, "must be <= 2^32 - 1 (torch's CPU generator keeps 32 bits)");
 
 const call = {
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
@@ -38,8 +43,8 @@ const call = {
 };
 
 const sampling = {
-  steps: z.number().int('must be an integer').min(1, 'must be >= 1').max(1000, 'must be <= 1000').optional(),
-  strength: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').optional(),
+  steps: steps.optional(),
+  strength: strength.optional(),
   guidance: guidance.optional(),
   mix: mix.optional(),
   leapfrog: z.boolean({ error: 'must be a boolean' }).optional(),
@@ -52,8 +57,7 @@ const imageOptions = {
       error: 'must be "native", "keep-aspect" or {width, height}',
     })
     .optional(),
-  // torch's CPU generator keeps 32 bits of a seed; larger ones are refused, not folded.
-  seed: z.number().int('must be an integer').min(0, 'must be >= 0').max(2 ** 32 - 1, "must be <= 2^32 - 1 (torch's CPU generator keeps 32 bits)").optional(),
+  seed: seed.optional(),
 };
 
 export const loadOptionsSchema = z.object({
