@@ -115,6 +115,7 @@ export class Latents {
 
   /** The same latents repeated `times` times along the batch. */
   repeat(times: number): Latents {
+    if (!Number.isInteger(times) || times < 1) throw new EdictError(ErrorCode.InvalidArgument, `latents.repeat: times must be an integer >= 1, got ${times}`);
     if (times === 1) return this;
     const tile = (data: Float64Array) => {
       const out = new Float64Array(data.length * times);
@@ -137,6 +138,7 @@ export class Latents {
    * strength, method, leapfrog), e.g. to generate many inverted images in one call.
    */
   static concat(parts: Latents[]): Latents {
+    if (!Array.isArray(parts) || !parts.every((p) => p instanceof Latents)) throw new EdictError(ErrorCode.InvalidArgument, 'Latents.concat: expected a list of Latents');
     if (parts.length === 0) throw new EdictError(ErrorCode.InvalidArgument, 'Latents.concat: nothing to concatenate');
     const [first] = parts;
     const key = (l: Latents) => JSON.stringify([l.shape.slice(1), l.params.stage, l.params.method, l.params.steps, l.params.executed, l.params.leapfrog]);
@@ -179,6 +181,7 @@ export class Latents {
   }
 
   static fromSafeTensors(bytes: Buffer, source = 'latents'): Latents {
+    if (!Buffer.isBuffer(bytes)) throw new EdictError(ErrorCode.LatentsFile, `${source}: expected the file's bytes as a Buffer, got ${bytes === null ? 'null' : typeof bytes}`);
     const file = decodeSafeTensors(bytes);
     const fail = (message: string): never => {
       throw new EdictError(ErrorCode.LatentsFile, `${source}: ${message}`);

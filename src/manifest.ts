@@ -114,6 +114,9 @@ export function parseManifest(data: unknown, dir: string): ModelManifest {
 
 /** Reads and validates `<dir>/model.json`. */
 export function loadManifest(dir: string): ModelManifest {
+  if (typeof dir !== 'string') {
+    throw new EdictError(ErrorCode.InvalidOption, `the model folder must be a path (a string; none for the bundled model), got ${dir === null ? 'null' : typeof dir}`);
+  }
   const folder = resolve(dir);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     throw new EdictError(ErrorCode.ModelNotFound, `model folder not found: ${folder}`);

@@ -22,6 +22,8 @@ import {
 } from './native.js';
 import { gaussianNoise, MAX_SEED } from './noise.js';
 import {
+  callOptionsSchema,
+  decodeLatentsOptionsSchema,
   DEFAULTS,
   editOptionsSchema,
   encodeImageOptionsSchema,
@@ -32,7 +34,15 @@ import {
   reconstructOptionsSchema,
   sampleOptionsSchema,
   validate,
-  type Progress,
+  type CallOptions,
+  type DecodeLatentsOptions,
+  type EditOptions,
+  type EncodeImageOptions,
+  type GenerateOptions,
+  type InvertOptions,
+  type LoadOptions,
+  type ReconstructOptions,
+  type SampleOptions,
 } from './options.js';
 import { PromptTokenizer } from './prompts.js';
 import { Session, type Settings } from './session.js';
@@ -42,62 +52,20 @@ export const bundledModelDir = join(packageRoot, 'models', 'scenes');
 
 export type Method = 'edict' | 'ddim' | 'sdedit';
 
-export interface LoadOptions {
-  /** "cpu" (default), "cuda" or "cuda:N". */
-  device?: Device;
-  /** UNet dtype; default from the model's manifest (float32 on CPU, float16 on CUDA). */
-  dtype?: Dtype;
-  /** Text encoder dtype (default float32, or float64 when dtype is float64). */
-  textDtype?: Dtype;
-  /** VAE dtype (default float32, or float64 when dtype is float64). */
-  vaeDtype?: Dtype;
-  /** Intra-op threads (default: every core). */
-  threads?: number;
-  /** CUDA: deterministic kernels and no TF32, so inversions round-trip exactly (default true). */
-  exact?: boolean;
-  /** Refuse input images with more pixels than this (default 64 Mi). */
-  maxPixels?: number;
-  /**
-   * Refuse to work at a size (width x height: `size`, `keep-aspect`, `sample`, latents) of more
-   * pixels than this (ERR_IMAGE_SIZE; default 4x the model's native area: 1024x1024 for SD 1.x).
-   */
-  maxWorkPixels?: number;
-  /** The dtype of x, y and the coupling arithmetic (default float64; float32 for comparisons). */
-  stateDtype?: 'float64' | 'float32';
-  /** Receives warnings (truncated prompts); default: process.emitWarning. */
-  onWarning?: (message: string) => void;
-}
-
-export interface CallOptions {
-  /** Cancels the call between UNet evaluations; it rejects with ERR_CANCELLED. */
-  signal?: AbortSignal;
-  /** Per-step progress: {phase: encode | invert | generate | decode, step, total}. */
-  onProgress?: (event: Progress) => void;
-  /** Receives this call's warnings (overrides the pipeline's). */
-  onWarning?: (message: string) => void;
-}
-
-export interface SamplingOptions {
-  /** DDIM steps of the full schedule (default 50). */
-  steps?: number;
-  /** Fraction of the schedule run from the image (default 0.8): floor(steps * strength) steps. */
-  strength?: number;
-  /** Classifier-free guidance scale (default 3; 1 runs the conditional pass alone). */
-  guidance?: number;
-  /** EDICT mixing weight p in (0, 1] (default 0.93). */
-  mix?: number;
-  /** EDICT: alternate the update order on odd steps (default true). */
-  leapfrog?: boolean;
-  /** The unconditional prompt (default ""). */
-  negativePrompt?: string;
-}
-
-export interface ImageOptions {
-  /** How inputs are sized: "native" (default), "keep-aspect" or {width, height}. */
-  size?: SizePolicy;
-  /** Seed of SDEdit's noise and of posterior sampling (default 0). */
-  seed?: number;
-}
+// The option types are derived from the schemas that check them (src/options.ts).
+export type {
+  CallOptions,
+  DecodeLatentsOptions,
+  EditOptions,
+  EncodeImageOptions,
+  GenerateOptions,
+  ImageOptions,
+  InvertOptions,
+  LoadOptions,
+  ReconstructOptions,
+  SampleOptions,
+  SamplingOptions,
+} from './options.js';
 
 export interface Timings {
   /** Wall time of the whole call, seconds. */
@@ -286,6 +254,7 @@ export class Edict {
 
   /** Token ids and text-encoder states of prompts ([B, L, D]). */
   async encodePrompt(prompt: string | string[], call: CallOptions = {}): Promise<PromptEncoding> {
+    validate(callOptionsSchema, call, 'encodePrompt');
     const prompts = list(prompt);
     if (prompts.length === 0 || !prompts.every((p) => typeof p === 'string')) {
       throw new EdictError(ErrorCode.Prompt, 'encodePrompt: prompts must be strings');
@@ -298,18 +267,16 @@ export class Edict {
   }
 
   /** Reads images, brings them to one size the model accepts, and encodes them to latents. */
-  async encodeImage(
-    image: ImageInput | ImageInput[],
-    options: ImageOptions & { sample?: boolean } & CallOptions = {},
-  ): Promise<Latents> {
+  async encodeImage(image: ImageInput | ImageInput[], options: EncodeImageOptions = {}): Promise<Latents> {
     const o = validate(encodeImageOptionsSchema, options, 'encodeImage');
     return this.run(options, async (session) => (await this.encode(list(image), o, session)).latents);
   }
 
   /** Decodes latents (x, or y) to RGB images. */
-  async decodeLatents(latents: Latents, options: { which?: 'x' | 'y' } & CallOptions = {}): Promise<RgbImage[]> {
+  async decodeLatents(latents: Latents, options: DecodeLatentsOptions = {}): Promise<RgbImage[]> {
     if (!(latents instanceof Latents)) throw new EdictError(ErrorCode.InvalidOption, 'decodeLatents: expected a Latents object');
-    return this.run(options, (session) => this.decode(latents, options.which ?? 'x', session));
+    const o = validate(decodeLatentsOptionsSchema, options, 'decodeLatents');
+    return this.run(options, (session) => this.decode(latents, o.which ?? 'x', session));
   }
 
   private async readImages(images: ImageInput[], size: SizePolicy | undefined): Promise<RgbImage[]> {
@@ -522,18 +489,7 @@ export class Edict {
    * EDICT's inversion is exact: generate() with the same prompt returns the input latent.
    * A batch may carry one prompt, guidance and mix per item (or one for all).
    */
-  async invert(
-    image: ImageInput | ImageInput[] | Latents,
-    options: Omit<SamplingOptions, 'guidance' | 'mix'> &
-      ImageOptions &
-      CallOptions & {
-        prompt: string | string[];
-        guidance?: number | number[];
-        mix?: number | number[];
-        method?: 'edict' | 'ddim';
-        sample?: boolean;
-      },
-  ): Promise<Latents> {
+  async invert(image: ImageInput | ImageInput[] | Latents, options: InvertOptions): Promise<Latents> {
     const o = validate(invertOptionsSchema, options, 'invert');
     return this.run(options, async (session) => {
       const encoded = image instanceof Latents ? image : (await this.encode(list(image), o, session)).latents;
@@ -547,16 +503,7 @@ export class Edict {
    * Steps, strength, method and leapfrog come from the latents; guidance and mix default to
    * the inversion's and may be set per prompt.
    */
-  async generate(
-    latents: Latents,
-    options: CallOptions & {
-      prompt: string | string[];
-      guidance?: number | number[];
-      mix?: number | number[];
-      negativePrompt?: string;
-      both?: boolean;
-    },
-  ): Promise<GenerateResult> {
+  async generate(latents: Latents, options: GenerateOptions): Promise<GenerateResult> {
     if (!(latents instanceof Latents)) throw new EdictError(ErrorCode.InvalidOption, 'generate: expected a Latents object');
     const o = validate(generateOptionsSchema, options, 'generate');
     return this.run(options, (session) => this.generateLatents(latents, o, session));
@@ -566,12 +513,7 @@ export class Edict {
    * Edits an image: invert with `source`, regenerate with each `target` (a list runs as one
    * batch after a single inversion). method "sdedit" noises the image with `seed` instead.
    */
-  async edit(
-    image: ImageInput,
-    options: SamplingOptions &
-      ImageOptions &
-      CallOptions & { source: string; target: string | string[]; method?: Method; both?: boolean; sample?: boolean },
-  ): Promise<EditResult> {
+  async edit(image: ImageInput, options: EditOptions): Promise<EditResult> {
     const o = validate(editOptionsSchema, options, 'edit');
     return this.run(options, async (session) => {
       const { latents: encoded, inputs } = await this.encode([image], o, session);
@@ -631,10 +573,7 @@ export class Edict {
    * Inverts with `prompt` and regenerates with the same prompt, and measures how far the
    * result is from the start: latent errors (max abs, RMS) and pixel PSNRs.
    */
-  async reconstruct(
-    image: ImageInput | Latents,
-    options: SamplingOptions & ImageOptions & CallOptions & { prompt: string; method?: 'edict' | 'ddim' },
-  ): Promise<ReconstructResult> {
+  async reconstruct(image: ImageInput | Latents, options: ReconstructOptions): Promise<ReconstructResult> {
     const o = validate(reconstructOptionsSchema, options, 'reconstruct');
     return this.run(options, async (session) => {
       let encoded: Latents;
@@ -679,19 +618,7 @@ export class Edict {
   }
 
   /** Text to image: seeded noise, then the full schedule with each prompt. */
-  async sample(
-    options: CallOptions & {
-      prompt: string | string[];
-      steps?: number;
-      guidance?: number;
-      mix?: number;
-      leapfrog?: boolean;
-      negativePrompt?: string;
-      seed?: number;
-      method?: 'edict' | 'ddim';
-      size?: { width: number; height: number };
-    },
-  ): Promise<GenerateResult> {
+  async sample(options: SampleOptions): Promise<GenerateResult> {
     const o = validate(sampleOptionsSchema, options, 'sample');
     return this.run(options, async (session) => {
       const prompts = list(o.prompt);

@@ -5,15 +5,10 @@
  */
 import { native } from './errors.js';
 import { addon, type NativeTensor, type NativeTorchModule } from './native.js';
-import { defaultThreads, parseDevice, parseDtypeOn, type Device, type Dtype } from './devices.js';
+import { defaultThreads, parseDevice, parseDtypeOn } from './devices.js';
+import { loadModuleOptionsSchema, validate, type LoadModuleOptions } from './options.js';
 
-export interface LoadModuleOptions {
-  device?: Device;
-  /** The dtype floating parameters are cast to (default float32). */
-  dtype?: Dtype;
-  /** Intra-op threads for this call (default: the machine's cores). */
-  threads?: number;
-}
+export type { LoadModuleOptions } from './options.js';
 
 export class TorchModule {
   private constructor(
@@ -22,9 +17,10 @@ export class TorchModule {
   ) {}
 
   static async load(path: string, options: LoadModuleOptions = {}): Promise<TorchModule> {
-    const device = parseDevice(options.device ?? 'cpu');
-    const dtype = parseDtypeOn(options.dtype ?? 'float32', device, 'dtype');
-    const threads = options.threads ?? defaultThreads();
+    const o = validate(loadModuleOptionsSchema, options, 'TorchModule.load');
+    const device = parseDevice(o.device ?? 'cpu');
+    const dtype = parseDtypeOn(o.dtype ?? 'float32', device, 'dtype');
+    const threads = o.threads ?? defaultThreads();
     const handle = await native(() => addon().loadModule(path, { device, dtype, threads }));
     return new TorchModule(handle, threads);
   }
