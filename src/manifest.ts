@@ -37,15 +37,21 @@ const manifestSchema = z.object({
     padId: int(0, INT32_MAX),
     eosId: int(0, INT32_MAX).nullable(),
   }),
-  scheduler: z.object({
-    numTrainTimesteps: int(2, 100_000),
-    betaStart: z.number().positive().lt(1),
-    betaEnd: z.number().positive().lt(1),
-    betaSchedule: z.enum(['scaled_linear', 'linear']),
-    setAlphaToOne: z.boolean(),
-    stepsOffset: int(0, INT32_MAX),
-    predictionType: z.enum(['epsilon', 'v_prediction']),
-  }),
+  // Strict: a scheduler setting the engine does not implement must not be dropped in silence.
+  scheduler: z.strictObject(
+    {
+      numTrainTimesteps: int(2, 100_000),
+      betaStart: z.number().positive().lt(1),
+      betaEnd: z.number().positive().lt(1),
+      betaSchedule: z.enum(['scaled_linear', 'linear']),
+      setAlphaToOne: z.boolean(),
+      stepsOffset: int(0, INT32_MAX),
+      predictionType: z.enum(['epsilon', 'v_prediction']),
+      clipSample: z.literal(false, { error: "must be false or absent: the engine does not clip the predicted sample (diffusers' clip_sample)" }).optional(),
+      thresholding: z.literal(false, { error: "must be false or absent: the engine does not apply dynamic thresholding (diffusers' thresholding)" }).optional(),
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown setting(s) ${issue.keys.join(', ')}: the engine implements only those of docs/model-format.md` : undefined) },
+  ),
   dtypes: z.object({ cpu: dtype, cuda: dtype }),
   source: z.record(z.string(), z.unknown()).optional(),
 });

@@ -31,6 +31,8 @@ DTYPES = ("float16", "bfloat16", "float32", "float64")
 DEFAULT_DTYPES = {"cpu": "float32", "cuda": "float16"}
 BETA_SCHEDULES = ("scaled_linear", "linear")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
+SCHEDULER_KEYS = ("numTrainTimesteps", "betaStart", "betaEnd", "betaSchedule", "setAlphaToOne",
+                  "stepsOffset", "predictionType", "clipSample", "thresholding")
 
 # diffusers' DDIMScheduler.__init__ defaults: what a diffusers pipeline gets for a key that the
 # checkpoint's scheduler_config.json leaves out once it swaps its scheduler for DDIM (SD 1.x
@@ -46,7 +48,10 @@ DDIM_DEFAULTS = {
     "prediction_type": "epsilon",
     "timestep_spacing": "leading",
     "rescale_betas_zero_snr": False,
+    "thresholding": False,
 }
+# DDIMScheduler defaults clip_sample to True, but neither the engine nor the EDICT reference code
+# clips the predicted sample; a config that leaves it out is taken as False, with a warning.
 # AutoencoderKL's default; SD 1.x vae/config.json files predate the key.
 DEFAULT_VAE_SCALING_FACTOR = 0.18215
 
@@ -95,6 +100,13 @@ def scheduler_settings(scheduler_config: Mapping[str, Any],
                         f"(supported: {', '.join(PREDICTION_TYPES)})")
     if c.get("rescale_betas_zero_snr"):
         problems.append("scheduler: rescale_betas_zero_snr is set; the engine does not rescale betas")
+    if c.get("clip_sample"):
+        problems.append("scheduler: clip_sample is true; the engine does not clip the predicted sample")
+    if c.get("thresholding"):
+        problems.append("scheduler: thresholding is true; the engine does not apply dynamic thresholding")
+    if "clip_sample" not in c and warnings is not None:
+        warnings.append("scheduler: the config does not set clip_sample; DDIMScheduler would default it "
+                        "to true (clip the predicted sample to [-1, 1]); the engine never clips")
     if c.get("timestep_spacing", "leading") != "leading" and warnings is not None:
         warnings.append(f"scheduler: the checkpoint asks for timestep_spacing {c['timestep_spacing']!r}; "
                         "the engine spaces DDIM timesteps as diffusers' 'leading' "
@@ -109,6 +121,8 @@ def scheduler_settings(scheduler_config: Mapping[str, Any],
         "setAlphaToOne": bool(c["set_alpha_to_one"]),
         "stepsOffset": int(c["steps_offset"]),
         "predictionType": str(c["prediction_type"]),
+        "clipSample": False,
+        "thresholding": False,
     }
 
 
@@ -341,6 +355,12 @@ def validate_manifest(m: Any) -> List[str]:
         p.append("scheduler.stepsOffset: not below numTrainTimesteps")
     if s.get("predictionType") not in PREDICTION_TYPES:
         p.append(f"scheduler.predictionType: {s.get('predictionType')!r} is not one of {', '.join(PREDICTION_TYPES)}")
+    for k in ("clipSample", "thresholding"):
+        if k in s and s[k] is not False:
+            p.append(f"scheduler.{k}: must be false or absent (the engine implements neither)")
+    unknown = sorted(set(s) - set(SCHEDULER_KEYS))
+    if unknown:
+        p.append(f"scheduler: unknown setting(s) {', '.join(unknown)}")
 
     d = _block(m, "dtypes", p)
     for dev in ("cpu", "cuda"):

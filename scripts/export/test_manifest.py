@@ -135,7 +135,7 @@ class BuildManifestTest(unittest.TestCase):
         self.assertEqual(m["scheduler"], {
             "numTrainTimesteps": 1000, "betaStart": 0.00085, "betaEnd": 0.012,
             "betaSchedule": "scaled_linear", "setAlphaToOne": False, "stepsOffset": 1,
-            "predictionType": "epsilon"})
+            "predictionType": "epsilon", "clipSample": False, "thresholding": False})
         self.assertEqual(m["dtypes"], {"cpu": "float32", "cuda": "float16"})
         self.assertEqual(m["components"], mf.DEFAULT_COMPONENTS)
         self.assertEqual(m["source"], {"checkpoint": "test"})
@@ -166,6 +166,33 @@ class BuildManifestTest(unittest.TestCase):
         self.assertTrue(s["setAlphaToOne"])  # DDIMScheduler's default
         self.assertEqual(s["stepsOffset"], 0)
         self.assertEqual(s["predictionType"], "epsilon")
+
+    def test_clip_sample_and_thresholding_refused(self):
+        base = {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012, "clip_sample": False}
+        for key in ("clip_sample", "thresholding"):
+            with self.assertRaises(mf.ModelFolderError) as ctx:
+                mf.scheduler_settings(dict(base, **{key: True}))
+            self.assertIn(f"{key} is true", str(ctx.exception))
+        s = mf.scheduler_settings(dict(base, thresholding=False))
+        self.assertIs(s["clipSample"], False)
+        self.assertIs(s["thresholding"], False)
+
+    def test_missing_clip_sample_warns_not_clipped(self):
+        warnings = []
+        s = mf.scheduler_settings({"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}, warnings)
+        self.assertIs(s["clipSample"], False)
+        self.assertTrue(any("clip_sample" in w and "never clips" in w for w in warnings), warnings)
+        warnings = []
+        mf.scheduler_settings({"clip_sample": False}, warnings)
+        self.assertFalse(any("clip_sample" in w for w in warnings), warnings)
+
+    def test_validate_refuses_unknown_scheduler_keys(self):
+        m = build(SD15)
+        m["scheduler"]["clipSample"] = True
+        m["scheduler"]["timestepSpacing"] = "trailing"
+        problems = mf.validate_manifest(m)
+        self.assertTrue(any("clipSample: must be false" in p for p in problems), problems)
+        self.assertTrue(any("unknown setting(s) timestepSpacing" in p for p in problems), problems)
 
     def test_max_length_falls_back_to_positions(self):
         m = build(SD15, tokenizer_max_length=int(1e30))  # slow tokenizer without a config
