@@ -27,6 +27,8 @@ if command -v dpkg >/dev/null; then
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || packages+=(fonts-dejavu-core)
 fi
 command -v cmake >/dev/null || packages+=(cmake)
+# the README's and --help's examples pipe --json records through jq (a test runs them)
+command -v jq >/dev/null || packages+=(jq)
 command -v g++ >/dev/null || packages+=(g++)
 
 if [ ${#packages[@]} -gt 0 ]; then

@@ -60,7 +60,9 @@ export class Session {
     }
   }
 
+  /** Reports a warning once per call (a prompt is tokenized for inversion and generation alike). */
   warn(message: string): void {
+    if (this.warnings.includes(message)) return;
     this.warnings.push(message);
     const sink = this.call.onWarning ?? this.settings.onWarning;
     if (sink) sink(message);

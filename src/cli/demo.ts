@@ -40,7 +40,7 @@ export function registerDemo(program: Command): void {
     )
     .addOption(new Option('-o, --output <path>', 'the picture to write').default('out/demo.png'))
     .addOption(new Option('--steps <n>', 'DDIM steps').default(DEFAULTS.steps).argParser(Number))
-    .addHelpText('after', examples(['edict demo', 'edict demo -o /tmp/demo.png --json']))
+    .addHelpText('after', examples(['edict demo', 'edict demo -o out/demo.png --json']))
     .action((o: { output: string; steps: number }, cmd: Command) =>
       withRun('demo', cmd, async (run) => {
         const edict = await run.load();

@@ -29,9 +29,9 @@ export function registerEncode(program: Command): void {
     .addHelpText(
       'after',
       examples([
-        'edict encode photo.png -o photo.safetensors',
-        'edict encode a.png b.png c.png -o batch.safetensors',
-        'edict encode wide.jpg --size keep-aspect -o wide.safetensors',
+        'edict encode docs/examples/scene.png -o out/z.safetensors',
+        'edict encode docs/examples/scenes/1.png docs/examples/scenes/2.png docs/examples/scenes/3.png -o out/batch.safetensors',
+        'edict encode docs/examples/scene.png --sample --seed 3 -o out/z-sample.safetensors',
       ]),
     )
     .action((images: string[], o: EncodeValues, cmd: Command) =>

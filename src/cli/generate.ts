@@ -44,10 +44,10 @@ export function registerGenerate(program: Command): void {
       'after',
       examples(
         [
-          'edict invert dog.png --prompt "a dog" -o dog.safetensors',
-          'edict generate dog.safetensors --prompt "a cat" -o cat.png',
-          'edict generate dog.safetensors --prompt "a cat" --prompt "a fox" -o "edits/{i}-{prompt}.png" --latents-out edits/z.safetensors',
-          'edict generate dog.safetensors --prompt "a dog" -o roundtrip.png   # the same prompt gives the input back',
+          'edict invert docs/examples/scene.png --prompt "a red circle on a blue striped background" -o out/scene.safetensors',
+          'edict generate out/scene.safetensors --prompt "a red square on a blue striped background" -o out/square.png',
+          'edict generate out/scene.safetensors --prompt "a red square on a blue striped background" --prompt "a red circle on a green striped background" -o "out/edits/{i}-{prompt}.png" --latents-out out/edits/z.safetensors',
+          'edict generate out/scene.safetensors --prompt "a red circle on a blue striped background" -o out/roundtrip.png   # the same prompt gives the input back',
         ],
         [
           'Output naming (as "edict edit"):',

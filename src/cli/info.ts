@@ -12,6 +12,7 @@ import { defaultThreads } from '../devices.js';
 import { EdictError, toEdictError } from '../errors.js';
 import { loadManifest, type ModelManifest } from '../manifest.js';
 import { bundledModelDir } from '../pipeline.js';
+import { PromptTokenizer } from '../prompts.js';
 import { runtimeInfo, type RuntimeInfo } from '../runtime-info.js';
 import { withRun } from './context.js';
 import { examples } from './options.js';
@@ -46,12 +47,13 @@ export function registerInfo(program: Command): void {
     .command('info')
     .summary('show the model, device, libtorch build, CUDA and threads')
     .description(
-      'Prints the model (--model, default the bundled one) and a summary of its manifest, the ' +
+      'Prints the model (--model, default the bundled one) and a summary of its manifest (with ' +
+        "a word-level model's whole vocabulary: the only words its prompts can use), the " +
         'device and UNet dtype the other commands would use, the libtorch version and build ' +
         'configuration, whether CUDA is available and how many devices it sees, and the thread ' +
         'count. Exits 1 when the model folder cannot be read (after printing the rest).',
     )
-    .addHelpText('after', examples(['edict info', 'edict info --model ~/models/sd15 --device cuda', 'edict info --json | jq .runtime.libtorch']))
+    .addHelpText('after', examples(['edict info', 'edict info --model ~/models/sd15 --device cuda   # needs an exported SD model and a GPU: docs/stable-diffusion.md', 'edict info --json | jq .model.text.vocabulary']))
     .action((_o: Record<string, never>, cmd: Command) =>
       withRun('info', cmd, async (run) => {
         const g = run.globals;
@@ -59,9 +61,11 @@ export function registerInfo(program: Command): void {
         const build = summarizeBuild(runtime.buildConfig);
         const threads = g.threads ?? defaultThreads();
         let manifest: ModelManifest | null = null;
+        let vocabulary: { size: number; words: string[] | null } = { size: 0, words: null };
         let modelError: EdictError | null = null;
         try {
           manifest = loadManifest(g.model);
+          vocabulary = PromptTokenizer.fromManifest(manifest).vocabulary();
         } catch (error) {
           modelError = toEdictError(error);
         }
@@ -73,7 +77,7 @@ export function registerInfo(program: Command): void {
           bundled: manifest.dir === bundledModelDir,
           image: manifest.image,
           latent: manifest.latent,
-          text: { maxLength: manifest.text.maxLength, hiddenSize: manifest.text.hiddenSize },
+          text: { maxLength: manifest.text.maxLength, hiddenSize: manifest.text.hiddenSize, vocabulary },
           scheduler: manifest.scheduler,
           dtypes: manifest.dtypes,
           componentBytes: componentBytes(manifest),
@@ -101,7 +105,8 @@ export function registerInfo(program: Command): void {
             ...(manifest.description ? [`            ${manifest.description}`] : []),
             `  image     ${manifest.image.width}x${manifest.image.height} (sides multiples of ${manifest.image.multipleOf})`,
             `  latent    ${manifest.latent.channels} channels, /${manifest.latent.downsample}, scaling ${manifest.latent.scalingFactor}`,
-            `  text      ${manifest.text.maxLength} tokens, hidden size ${manifest.text.hiddenSize}`,
+            `  text      ${manifest.text.maxLength} tokens, hidden size ${manifest.text.hiddenSize}, vocabulary of ${model.text.vocabulary.size}`,
+            ...(model.text.vocabulary.words ? [`  words     ${model.text.vocabulary.words.join(' ')}`] : []),
             `  scheduler ${s.numTrainTimesteps} steps, ${s.betaSchedule} betas ${s.betaStart}..${s.betaEnd}, ${s.predictionType}, offset ${s.stepsOffset}`,
             `  dtypes    cpu ${manifest.dtypes.cpu}, cuda ${manifest.dtypes.cuda}`,
             `  files     ${(model.componentBytes / 1e6).toFixed(2)} MB`,

@@ -99,10 +99,10 @@ export function registerInvert(program: Command): void {
       'after',
       examples(
         [
-          'edict invert dog.png --prompt "a dog on the beach" -o dog.safetensors',
-          'edict invert photos/ --prompt "a photo" --steps 50 -o inverted/',
-          'edict invert "photos/**/*.png" --prompt "a photo" --batch 4 --json -o inverted/',
-          'edict encode dog.png -o z.safetensors && edict invert z.safetensors --prompt "a dog" -o dog.safetensors',
+          'edict invert docs/examples/scene.png --prompt "a red circle on a blue striped background" -o out/scene.safetensors',
+          'edict invert docs/examples/scenes/ --prompt "a red circle on a blue striped background" --steps 50 -o out/inverted/',
+          'edict invert "docs/examples/**/*.png" --prompt "a red circle on a blue striped background" --batch 4 --json -o out/inverted/',
+          'edict encode docs/examples/scene.png -o out/z.safetensors && edict invert out/z.safetensors --prompt "a red circle on a blue striped background" -o out/scene.safetensors',
         ],
         [
           'Output naming:',

@@ -70,10 +70,10 @@ export function buildProgram(argv: string[] = process.argv): Command {
     .addHelpText(
       'after',
       examples([
-        'edict edit dog.png --source "a dog" --target "a cat" -o cat.png',
-        'edict invert dog.png --prompt "a dog" -o dog.safetensors && edict generate dog.safetensors --prompt "a cat" -o cat.png',
-        'edict reconstruct dog.png --prompt "a dog"',
-        'edict sweep dog.png --source "a dog" --target "a cat" --mix 0.9,0.93,0.97 --guidance 1,3,5 -o sweep/',
+        'edict edit docs/examples/scene.png --source "a red circle on a blue striped background" --target "a yellow circle on a blue striped background" -o out/yellow.png',
+        'edict invert docs/examples/scene.png --prompt "a red circle on a blue striped background" -o out/scene.safetensors && edict generate out/scene.safetensors --prompt "a red square on a blue striped background" -o out/square.png',
+        'edict reconstruct docs/examples/scene.png --prompt "a red circle on a blue striped background"',
+        'edict sweep docs/examples/scene.png --source "a red circle on a blue striped background" --target "a yellow circle on a blue striped background" --mix 0.9,0.93,0.97 --guidance 1,3,5 -o out/sweep/',
         'edict info',
       ]) +
         '\nExit codes: 0 success, 1 runtime error (error CODE: message), 2 usage error, 130 interrupted.\n' +

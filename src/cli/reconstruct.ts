@@ -50,9 +50,9 @@ export function registerReconstruct(program: Command): void {
     .addHelpText(
       'after',
       examples([
-        'edict reconstruct dog.png --prompt "a dog on the beach"',
-        'edict reconstruct dog.png --prompt "a dog on the beach" --method ddim --guidance 5',
-        'edict --dtype float64 reconstruct dog.png --prompt "a dog" --json',
+        'edict reconstruct docs/examples/scene.png --prompt "a red circle on a blue striped background"',
+        'edict reconstruct docs/examples/scene.png --prompt "a red circle on a blue striped background" --method ddim --guidance 5',
+        'edict --dtype float64 reconstruct docs/examples/scene.png --prompt "a red circle on a blue striped background" --json',
       ]),
     )
     .action((image: string, o: ReconstructValues, cmd: Command) =>

@@ -325,9 +325,9 @@ export function registerSweep(program: Command): void {
       'after',
       examples(
         [
-          'edict sweep dog.png --source "a dog" --target "a cat" --mix 0.9,0.93,0.97 --strength 0.6,0.8 --guidance 1,3,5 -o sweep/',
-          'edict sweep dog.png --source "a dog" --target "a cat" --target "a fox" --method edict,ddim,sdedit --guidance 3,7 -o compare/',
-          'edict sweep dog.png --source "a dog" --target "a cat" --steps 20,50 --json -o steps/ | jq -c "{id, psnr: .targets[0].psnrToInput}"',
+          'edict sweep docs/examples/scene.png --source "a red circle on a blue striped background" --target "a yellow circle on a blue striped background" --mix 0.9,0.93,0.97 --strength 0.6,0.8 --guidance 1,3,5 -o out/sweep/',
+          'edict sweep docs/examples/scene.png --source "a red circle on a blue striped background" --target "a yellow circle on a blue striped background" --target "a red square on a blue striped background" --method edict,ddim,sdedit --guidance 3,7 -o out/compare/',
+          'edict sweep docs/examples/scene.png --source "a red circle on a blue striped background" --target "a yellow circle on a blue striped background" --steps 20,50 --json -o out/steps/ | jq -c "{id, psnr: .targets[0].psnrToInput}"',
         ],
         [
           'Writes, all at the end (an interrupted sweep writes nothing):',
