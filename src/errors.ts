@@ -17,6 +17,8 @@ export const ErrorCode = {
   ModelManifest: 'ERR_MODEL_MANIFEST',
   /** A component file named by the manifest is missing. */
   ModelFileMissing: 'ERR_MODEL_FILE_MISSING',
+  /** Latents were made by another model (their fingerprint differs); allowModelMismatch accepts them. */
+  ModelMismatch: 'ERR_MODEL_MISMATCH',
   /** A component file is not loadable TorchScript. */
   ModelCorrupt: 'ERR_MODEL_CORRUPT',
   /** tokenizer.json could not be read or used. */

@@ -19,6 +19,8 @@ export type LatentShape = [batch: number, channels: number, height: number, widt
 const paramsSchema = z.object({
   /** The model (manifest name) that made them. */
   model: z.string(),
+  /** That model's fingerprint (src/fingerprint.ts); absent in latents built by hand or saved before edict recorded it. */
+  modelFingerprint: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex digits').optional(),
   /** encoded: scaled VAE latents; inverted: ready for generate(); generated: a result; noise: a sampling start. */
   stage: z.enum(['encoded', 'inverted', 'generated', 'noise']),
   method: z.enum(['edict', 'ddim', 'sdedit']).nullable(),
@@ -141,9 +143,10 @@ export class Latents {
     if (!Array.isArray(parts) || !parts.every((p) => p instanceof Latents)) throw new EdictError(ErrorCode.InvalidArgument, 'Latents.concat: expected a list of Latents');
     if (parts.length === 0) throw new EdictError(ErrorCode.InvalidArgument, 'Latents.concat: nothing to concatenate');
     const [first] = parts;
-    const key = (l: Latents) => JSON.stringify([l.shape.slice(1), l.params.stage, l.params.method, l.params.steps, l.params.executed, l.params.leapfrog]);
+    const key = (l: Latents) =>
+      JSON.stringify([l.shape.slice(1), l.params.stage, l.params.method, l.params.steps, l.params.executed, l.params.leapfrog, l.params.modelFingerprint ?? null]);
     if (parts.some((p) => key(p) !== key(first))) {
-      throw new EdictError(ErrorCode.InvalidArgument, 'Latents.concat: parts differ in item shape, stage, method, steps, strength or leapfrog');
+      throw new EdictError(ErrorCode.InvalidArgument, 'Latents.concat: parts differ in item shape, stage, method, steps, strength, leapfrog or model');
     }
     const join = (pick: (l: Latents) => Float64Array) => {
       const out = new Float64Array(parts.reduce((n, p) => n + p.x.length, 0));

@@ -83,6 +83,11 @@ const imageOptions = {
 const sample = z.boolean({ error: 'must be a boolean' }).optional();
 /** Also decode y (EDICT): `imagesY`. */
 const both = z.boolean({ error: 'must be a boolean' }).optional();
+/**
+ * Use latents another model made (their fingerprint differs from this model's): refused with
+ * ERR_MODEL_MISMATCH by default, since they run but mean nothing to this model.
+ */
+const allowModelMismatch = z.boolean({ error: 'must be a boolean' }).optional();
 /** A guidance or mix for all items, or one per item of the batch. */
 const perItem = (schema: z.ZodNumber) => z.union([schema, z.array(schema).min(1)]).optional();
 
@@ -135,6 +140,7 @@ export const invertOptionsSchema = z.strictObject({
   /** "edict" (default) or "ddim" (SDEdit does not invert). */
   method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim" (SDEdit does not invert)' }).optional(),
   sample,
+  allowModelMismatch,
 });
 
 export const generateOptionsSchema = z.strictObject({
@@ -147,6 +153,7 @@ export const generateOptionsSchema = z.strictObject({
   mix: perItem(mix),
   negativePrompt: sampling.negativePrompt,
   both,
+  allowModelMismatch,
 });
 
 export const editOptionsSchema = z.strictObject({
@@ -170,6 +177,7 @@ export const reconstructOptionsSchema = z.strictObject({
   /** The prompt that describes the image: it inverts and regenerates with it. */
   prompt: prompt,
   method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim"' }).optional(),
+  allowModelMismatch,
 });
 
 export const sampleOptionsSchema = z.strictObject({
@@ -194,6 +202,7 @@ export const decodeLatentsOptionsSchema = z.strictObject({
   ...call,
   /** Which of EDICT's pair to decode (default "x"). */
   which: z.enum(['x', 'y'], { error: 'must be "x" or "y"' }).optional(),
+  allowModelMismatch,
 });
 
 export type CallOptions = z.input<typeof callOptionsSchema>;

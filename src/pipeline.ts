@@ -11,6 +11,7 @@ import { EdictError, ErrorCode, native } from './errors.js';
 import { psnr, readImage, RgbImage, targetSize, type ImageInput, type SizePolicy } from './image.js';
 import { Latents, type LatentParams, type LatentShape } from './latents.js';
 import { checkWorkSize, DEFAULT_MAX_PIXELS, defaultMaxWorkPixels } from './limits.js';
+import { modelFingerprint } from './fingerprint.js';
 import { loadManifest, type ModelManifest } from './manifest.js';
 import {
   addon,
@@ -147,6 +148,8 @@ export class Edict {
   private constructor(
     /** The validated manifest of the loaded model folder. */
     readonly manifest: ModelManifest,
+    /** The model's identity (src/fingerprint.ts), recorded in every latents it makes. */
+    readonly fingerprint: string,
     handle: NativePipeline,
     private readonly tokenizer: PromptTokenizer,
     private readonly settings: Settings,
@@ -162,6 +165,7 @@ export class Edict {
     const o = validate(loadOptionsSchema, options, 'Edict.load');
     const manifest = loadManifest(dir);
     const tokenizer = PromptTokenizer.fromManifest(manifest);
+    const fingerprint = modelFingerprint(manifest);
     const device = parseDevice(o.device ?? 'cpu');
     const dtype = parseDtypeOn(o.dtype ?? manifest.dtypes[device === 'cpu' ? 'cpu' : 'cuda'], device, 'dtype');
     const componentDefault: Dtype = dtype === 'float64' ? 'float64' : 'float32';
@@ -197,7 +201,7 @@ export class Edict {
         { threads: settings.threads },
       ),
     );
-    return new Edict(manifest, handle, tokenizer, settings);
+    return new Edict(manifest, fingerprint, handle, tokenizer, settings);
   }
 
   get device(): Device {
@@ -276,6 +280,7 @@ export class Edict {
   async decodeLatents(latents: Latents, options: DecodeLatentsOptions = {}): Promise<RgbImage[]> {
     if (!(latents instanceof Latents)) throw new EdictError(ErrorCode.InvalidOption, 'decodeLatents: expected a Latents object');
     const o = validate(decodeLatentsOptionsSchema, options, 'decodeLatents');
+    this.checkModel(latents, o.allowModelMismatch);
     return this.run(options, (session) => this.decode(latents, o.which ?? 'x', session));
   }
 
@@ -311,6 +316,7 @@ export class Edict {
     );
     const latents = new Latents(z.data, z.data, shape, {
       model: this.manifest.name,
+      modelFingerprint: this.fingerprint,
       stage: 'encoded',
       method: null,
       prompts: [],
@@ -337,7 +343,20 @@ export class Edict {
     return Array.from({ length: batch }, (_, i) => new RgbImage(bytes.data.slice(i * size, (i + 1) * size), width, height));
   }
 
-  private checkModel(latents: Latents): void {
+  /**
+   * Latents must come from this model: same fingerprint (unless allowModelMismatch; latents
+   * built by hand, or saved before fingerprints existed, carry none), and in any case the same
+   * channel count and a workable size.
+   */
+  private checkModel(latents: Latents, allowModelMismatch = false): void {
+    const made = latents.params.modelFingerprint;
+    if (made !== undefined && made !== this.fingerprint && !allowModelMismatch) {
+      throw new EdictError(
+        ErrorCode.ModelMismatch,
+        `latents were made by model "${latents.params.model}" (fingerprint ${made}), this pipeline runs "${this.manifest.name}" ` +
+          `(fingerprint ${this.fingerprint}): pass allowModelMismatch: true (CLI: --allow-model-mismatch) to use them anyway`,
+      );
+    }
     const { channels } = this.manifest.latent;
     if (latents.shape[1] !== channels) {
       throw new EdictError(
@@ -390,6 +409,7 @@ export class Edict {
     encoded: Latents,
     o: {
       prompt: string | string[];
+      allowModelMismatch?: boolean;
       method?: 'edict' | 'ddim';
       steps?: number;
       strength?: number;
@@ -400,7 +420,7 @@ export class Edict {
     },
     session: Session,
   ): Promise<Latents> {
-    this.checkModel(encoded);
+    this.checkModel(encoded, o.allowModelMismatch);
     if (encoded.params.stage !== 'encoded') {
       throw new EdictError(ErrorCode.InvalidOption, `invert: latents must be encoded images (stage "encoded"), got stage "${encoded.params.stage}"`);
     }
@@ -422,6 +442,9 @@ export class Edict {
     );
     return new Latents(result.x.data, result.y.data, encoded.shape, {
       ...encoded.params,
+      // this model's now, even when allowModelMismatch took another's encoding
+      model: this.manifest.name,
+      modelFingerprint: this.fingerprint,
       stage: 'inverted',
       method,
       prompts,
@@ -439,6 +462,7 @@ export class Edict {
     start: Latents,
     o: {
       prompt: string | string[];
+      allowModelMismatch?: boolean;
       guidance?: number | number[];
       mix?: number | number[];
       negativePrompt?: string;
@@ -446,7 +470,7 @@ export class Edict {
     },
     session: Session,
   ): Promise<GenerateResult> {
-    this.checkModel(start);
+    this.checkModel(start, o.allowModelMismatch);
     const { params } = start;
     if (params.stage !== 'inverted' && params.stage !== 'noise') {
       throw new EdictError(ErrorCode.InvalidOption, `generate: latents must be inverted (or noise), got stage "${params.stage}"`);
@@ -471,6 +495,8 @@ export class Edict {
     );
     const generated = new Latents(result.x.data, result.y.data, latents.shape, {
       ...latents.params,
+      model: this.manifest.name,
+      modelFingerprint: this.fingerprint,
       stage: 'generated',
       prompts: targetPrompts,
       negativePrompts: targetPrompts.map(() => negativePrompt),
@@ -579,6 +605,7 @@ export class Edict {
       let encoded: Latents;
       let input: RgbImage;
       if (image instanceof Latents) {
+        this.checkModel(image, o.allowModelMismatch);
         encoded = image;
         [input] = await this.decode(image.item(0), 'x', session);
       } else {
@@ -635,6 +662,7 @@ export class Edict {
       executedSteps(steps, 1, this.manifest.scheduler);
       const params: LatentParams = {
         model: this.manifest.name,
+        modelFingerprint: this.fingerprint,
         stage: 'noise',
         method: o.method ?? 'ddim',
         prompts,

@@ -14,6 +14,7 @@ import { FileBatch, outputPaths, stageImages, withSuffix } from './output.js';
 
 interface GenerateValues {
   prompt: string[];
+  allowModelMismatch?: boolean;
   output: string;
   latentsOut?: string;
   guidance?: number[];
@@ -40,6 +41,7 @@ export function registerGenerate(program: Command): void {
     .addOption(new Option('--mix <list>', 'EDICT mixing weight, or one per item; default: the inversion\'s').argParser(numberListArg('mix')))
     .option('--negative <prompt>', 'the unconditional prompt (default: the inversion\'s)')
     .option('--both', 'EDICT: also write the decoded y latent of each pair')
+    .option('--allow-model-mismatch', 'use latents that another model made (refused by default: ERR_MODEL_MISMATCH)')
     .addHelpText(
       'after',
       examples(
@@ -83,6 +85,7 @@ export function registerGenerate(program: Command): void {
           mix: o.mix,
           negativePrompt: o.negative,
           both: o.both ?? false,
+          allowModelMismatch: o.allowModelMismatch ?? false,
           ...run.call(),
         });
         run.progress.stop();

@@ -36,6 +36,7 @@ interface InvertValues extends SamplingValues, ImageValues {
   prompt: string;
   output: string;
   batch: number;
+  allowModelMismatch?: boolean;
 }
 
 const stem = (path: string) => basename(path, extname(path));
@@ -95,6 +96,7 @@ export function registerInvert(program: Command): void {
   addImageOptions(command);
   command
     .addOption(new Option('--batch <n>', 'images per inversion call (same-size images only)').argParser(positiveIntArg(256)).default(8))
+    .option('--allow-model-mismatch', 'use encoded latents that another model made (refused by default: ERR_MODEL_MISMATCH)')
     .addHelpText(
       'after',
       examples(
@@ -135,6 +137,7 @@ export function registerInvert(program: Command): void {
           size: o.size,
           seed: o.seed,
           sample: o.sample ?? false,
+          allowModelMismatch: o.allowModelMismatch ?? false,
         };
 
         // Jobs: each latents file alone; images grouped by the size they come out at.

@@ -26,6 +26,7 @@ import { encodeImageFor, FileBatch } from './output.js';
 interface ReconstructValues extends SamplingValues, ImageValues {
   prompt: string;
   output?: string;
+  allowModelMismatch?: boolean;
 }
 
 const db = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} dB` : 'identical (infinite PSNR)');
@@ -43,7 +44,8 @@ export function registerReconstruct(program: Command): void {
     )
     .argument('<image>', 'an image, or an encoded latents file (.safetensors)')
     .addOption(new Option('--prompt <prompt>', 'a prompt that describes the image').argParser(promptArg).makeOptionMandatory())
-    .option('-o, --output <path>', 'also write the reconstructed image');
+    .option('-o, --output <path>', 'also write the reconstructed image')
+    .option('--allow-model-mismatch', 'use an encoded latents file that another model made (refused by default: ERR_MODEL_MISMATCH)');
   addSamplingOptions(command, ['edict', 'ddim']);
   addImageOptions(command, { sample: false });
   command
@@ -67,6 +69,7 @@ export function registerReconstruct(program: Command): void {
           prompt: o.prompt,
           size: o.size,
           seed: o.seed,
+          allowModelMismatch: o.allowModelMismatch ?? false,
           ...run.call(),
         });
         run.progress.stop();
