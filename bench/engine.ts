@@ -30,8 +30,8 @@ const repeats = Number(args.repeats);
 const model = args.model!;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const source = 'a red circle on a blue background';
-const targets = ['a green circle on a blue background', 'a red square on a blue background', 'a red circle on a yellow background'];
+const source = 'a red circle on a blue plain background'; // benchImage's caption
+const targets = ['a green circle on a blue plain background', 'a red square on a blue plain background', 'a red circle on a yellow plain background'];
 
 /** Child mode: one edit with N steps, then report peak RSS (KiB) on stdout. */
 async function rssChild(steps: number): Promise<void> {

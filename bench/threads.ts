@@ -20,8 +20,8 @@ import { Edict } from '../src/index.js';
 import { benchImage } from './image.js';
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const source = 'a red circle on a blue background';
-const target = 'a green circle on a blue background';
+const source = 'a red circle on a blue plain background'; // benchImage's caption
+const target = 'a green circle on a blue plain background';
 const self = fileURLToPath(import.meta.url);
 
 /** Child mode: `--child THREADS` (0 = the package default) prints the median edit seconds. */
