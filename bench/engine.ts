@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   report.batching = { batchOf8Seconds: batched, eightSinglesSeconds: singles, speedup: singles / batched };
   await edict.dispose();
 
-  // 7. The default thread count against one thread, idle and beside one busy-loop process
+  // 7. The default thread count against one thread and every core, idle and beside one busy-loop process
   //    (fresh child processes: bench/threads.ts).
   const contention = measureContention({ policies: ['default'], busy: 1, repeats, log: false });
   const cell = (load: string, threads: string) => contention.find((c) => c.load === load && c.threads === threads)!;
@@ -184,8 +184,10 @@ async function main(): Promise<void> {
     defaultThreads: cell('idle', 'default').threadsUsed,
     idleDefaultEditSeconds: cell('idle', 'default').editSeconds,
     idleOneThreadEditSeconds: cell('idle', '1').editSeconds,
+    idleAllCoresEditSeconds: cell('idle', 'cores').editSeconds,
     busyDefaultEditSeconds: cell('busy', 'default').editSeconds,
     busyOneThreadEditSeconds: cell('busy', '1').editSeconds,
+    busyAllCoresEditSeconds: cell('busy', 'cores').editSeconds,
   };
 
   printTable(report);

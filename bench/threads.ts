@@ -1,6 +1,6 @@
 /**
- * Intra-op threads under contention: one edit (bundled model, paper settings) with 1 thread
- * and with the package's default count, on an idle machine and beside busy-loop processes,
+ * Intra-op threads under contention: one edit (bundled model, paper settings) with 1 thread,
+ * with every core (the default before it was halved) and with the package's default count, on an idle machine and beside busy-loop processes,
  * for OpenMP wait policies. Each cell runs in a fresh child process, since OpenMP reads its
  * wait policy once, when libtorch loads it. Prints a table; --json FILE writes every number.
  * bench/engine.ts runs the default policy's cells too.
@@ -66,7 +66,7 @@ function measure(policy: string, threads: number, repeats: number): { editSecond
 export interface ContentionCell {
   load: 'idle' | 'busy';
   policy: string;
-  /** "1" or "default". */
+  /** "1", "cores" (every core: the default before it was halved) or "default". */
   threads: string;
   threadsUsed: number;
   editSeconds: number;
@@ -80,8 +80,9 @@ export function measureContention(options: { policies: string[]; busy: number; r
     const hogs = load === 'busy' ? Array.from({ length: options.busy }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })) : [];
     try {
       for (const policy of options.policies) {
-        for (const threads of [1, 0]) {
-          const cell = { load, policy, threads: threads === 0 ? 'default' : '1', ...measure(policy, threads, options.repeats) };
+        for (const threads of [1, availableParallelism(), 0]) {
+          const label = threads === 0 ? 'default' : threads === 1 ? '1' : 'cores';
+          const cell = { load, policy, threads: label, ...measure(policy, threads, options.repeats) };
           cells.push(cell);
           if (options.log !== false) {
             console.log(`${load.padEnd(5)} ${policy.padEnd(11)} threads ${`${cell.threads} (${cell.threadsUsed})`.padEnd(12)} ${cell.editSeconds.toFixed(2)} s per edit`);
