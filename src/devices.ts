@@ -43,11 +43,12 @@ export function parseDtypeOn(value: unknown, device: Device, what: string): Dtyp
 /**
  * The default intra-op thread count: EDICT_THREADS if set, else half the cores (at least one).
  * With every core as an OpenMP thread, any other busy process collapses a UNet call: a thread
- * that loses its core stalls every parallel region (measured on 2 cores with one busy-loop
- * process: an edit 3.7 s at 2 threads against 1.3 s at 1). Half the cores leaves room for that,
- * is PyTorch's own default on SMT machines (physical cores), and on this project's 2-core
- * machine is no slower when idle (bench/threads.ts). The count cannot adapt during a call:
- * float32 UNet outputs depend on it, and exact round trips need the same count both ways.
+ * that loses its core stalls every parallel region (bench/threads.ts on 2 cores, one busy-loop
+ * process beside the edit: 6.24 s at 2 threads against 1.65 s at the default, 1.88 s at 1).
+ * Half the cores leaves room for that and is PyTorch's own default on SMT machines (physical
+ * cores); idle, it costs what the other half would have bought (2 cores: 2.04 s against 1.74 s).
+ * The count cannot adapt during a call: float32 UNet outputs depend on it, and exact round
+ * trips need the same count both ways.
  */
 export function defaultThreads(): number {
   const fromEnv = Number(process.env.EDICT_THREADS);
