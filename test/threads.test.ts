@@ -58,7 +58,7 @@ describe('threads', () => {
     delete env.EDICT_THREADS;
     const script = `import { Edict } from ${JSON.stringify(join(repoRoot, 'dist', 'index.js'))};
       const edict = await Edict.load(${JSON.stringify(tinyModel)});
-      const { timings } = await edict.edit({ data: new Uint8Array(32 * 32 * 3), width: 32, height: 32, channels: 3 }, { source: 'a', target: 'b', steps: 2 });
+      const { timings } = await edict.edit({ data: new Uint8Array(32 * 32 * 3), width: 32, height: 32, channels: 3 }, { source: 'a red square', target: 'a blue square', steps: 2 });
       console.log(timings.threads);
       await edict.dispose();`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
