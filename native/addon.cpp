@@ -9,8 +9,9 @@
 #include <thread>
 
 #include "device.h"
-#include "pipeline.h"
 #include "errors.h"
+#include "pipeline.h"
+#include "sampler.h"
 #include "noise.h"
 #include "threads.h"
 #include "torch_module.h"
@@ -67,6 +68,18 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("loadModule", Napi::Function::New(env, TorchModule::Load, "loadModule"));
   exports.Set("loadPipeline", Napi::Function::New(env, Pipeline::Load, "loadPipeline"));
   exports.Set("randn", Napi::Function::New(env, Randn, "randn"));
+  // The sampling loops this build has (sampler_registry.cpp), with what each needs.
+  Napi::Array samplers = Napi::Array::New(env);
+  uint32_t index = 0;
+  for (const SamplerKind& kind : SamplerKinds()) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", kind.name);
+    entry.Set("phase", kind.phase);
+    entry.Set("pair", kind.pair);
+    entry.Set("noise", kind.noise);
+    samplers.Set(index++, entry);
+  }
+  exports.Set("samplers", samplers);
 }
 
 Addon::~Addon() { executor_.Shutdown(); }

@@ -10,7 +10,7 @@
 
 namespace edict {
 
-// Codes shared with src/errors.ts; keep the two lists in step.
+// Codes shared with src/errors.ts (test/error-codes.test.ts checks each one is there).
 namespace code {
 constexpr const char* kInvalidArgument = "ERR_INVALID_ARGUMENT";
 constexpr const char* kModelFileMissing = "ERR_MODEL_FILE_MISSING";
@@ -22,6 +22,8 @@ constexpr const char* kCudaUnavailable = "ERR_CUDA_UNAVAILABLE";
 constexpr const char* kUnsupportedDtype = "ERR_UNSUPPORTED_DTYPE";
 constexpr const char* kNonFinite = "ERR_NONFINITE";
 constexpr const char* kCancelled = "ERR_CANCELLED";
+constexpr const char* kTimeout = "ERR_TIMEOUT";
+constexpr const char* kOverloaded = "ERR_OVERLOADED";
 constexpr const char* kDisposed = "ERR_DISPOSED";
 constexpr const char* kOutOfMemory = "ERR_OUT_OF_MEMORY";
 constexpr const char* kTorch = "ERR_TORCH";

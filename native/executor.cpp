@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "addon.h"
+#include "pipeline.h"
 #include "threads.h"
 
 namespace edict {
@@ -12,12 +13,12 @@ struct Executor::Task {
   std::unique_ptr<Job> job;
   Napi::Promise::Deferred deferred;
   Napi::ThreadSafeFunction tsfn;
-  CancelFlag cancel;
-  int threads = 0;
+  JobOptions options;  // without onProgress: the callback lives on in tsfn
+  bool reportsProgress = false;
   bool failed = false;
   ErrorInfo error;
-  bool reportsProgress = false;
   JobTiming timing;
+  const PipelineState* pipeline() const { return static_cast<const PipelineState*>(options.loopPipeline); }
 };
 
 namespace {
@@ -39,8 +40,17 @@ constexpr napi_type_tag kCancelTokenTag = {0x6564696374636e6cULL, 0x746f6b656e00
 
 }  // namespace
 
+ErrorInfo CancellationError(const CancelFlag& cancel, const std::string& where) {
+  const std::string suffix = where.empty() ? "" : " " + where;
+  if (cancel && cancel->timedOut.load()) return {code::kTimeout, "the operation timed out" + suffix};
+  return {code::kCancelled, "the operation was cancelled" + suffix};
+}
+
 void JobContext::ThrowIfCancelled() const {
-  if (Cancelled()) throw EdictError(code::kCancelled, "the operation was cancelled");
+  if (Cancelled()) {
+    const ErrorInfo error = CancellationError(cancel_, "");
+    throw EdictError(error.code, error.message);
+  }
 }
 
 void JobContext::Report(const std::string& phase, int step, int total) const {
@@ -64,14 +74,22 @@ void JobContext::Report(const std::string& phase, int step, int total) const {
   if (status != napi_ok) delete event;
 }
 
+void JobContext::Defer(std::unique_ptr<LoopCall> call) {
+  if (!deferred_) deferred_ = std::make_shared<std::unique_ptr<LoopCall>>();
+  *deferred_ = std::move(call);
+}
+
+std::unique_ptr<LoopCall> JobContext::TakeDeferred() {
+  return deferred_ ? std::move(*deferred_) : nullptr;
+}
+
 Executor::Executor() : thread_([this] { Run(); }) {}
 
 Executor::~Executor() { Shutdown(); }
 
-Napi::Promise Executor::Submit(Napi::Env env, std::unique_ptr<Job> job,
-                               const JobOptions& options) {
-  auto* task = new Task{std::move(job), Napi::Promise::Deferred::New(env), {}, options.cancel,
-                        options.threads, false, ErrorInfo{}, !options.onProgress.IsEmpty(), {}};
+Napi::Promise Executor::Submit(Napi::Env env, std::unique_ptr<Job> job, const JobOptions& options) {
+  auto* task = new Task{std::move(job), Napi::Promise::Deferred::New(env), {}, options, !options.onProgress.IsEmpty(), false, {}, {}};
+  task->options.onProgress = Napi::Function();  // a handle must not outlive this call
   task->timing.submitted = std::chrono::steady_clock::now();
   Napi::Function callback =
       options.onProgress.IsEmpty() ? Napi::Function::New(env, NoOp) : options.onProgress;
@@ -87,10 +105,19 @@ Napi::Promise Executor::Submit(Napi::Env env, std::unique_ptr<Job> job,
       delete task;
       return promise;
     }
-    queue_.push_back(task);
+    // Before the first queued task of lower priority: priorities first, then submission order.
+    auto at = std::find_if(queue_.begin(), queue_.end(),
+                           [&](const Task* queued) { return queued->options.priority < options.priority; });
+    queue_.insert(at, task);
   }
   wake_.notify_one();
   return promise;
+}
+
+int Executor::QueuedLoops(const void* pipeline) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int>(std::count_if(queue_.begin(), queue_.end(),
+                                        [&](const Task* task) { return task->options.loopPipeline == pipeline; }));
 }
 
 void Executor::CancelQueued(Napi::Env env, const CancelFlag& flag) {
@@ -98,7 +125,7 @@ void Executor::CancelQueued(Napi::Env env, const CancelFlag& flag) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = queue_.begin(); it != queue_.end();) {
-      if ((*it)->cancel == flag) {
+      if ((*it)->options.cancel == flag) {
         cancelled.push_back(*it);
         it = queue_.erase(it);
       } else {
@@ -106,10 +133,17 @@ void Executor::CancelQueued(Napi::Env env, const CancelFlag& flag) {
       }
     }
   }
+  wake_.notify_one();  // a held `request` batch may now form without it
   for (Task* task : cancelled) {
     std::unique_ptr<Task> owned(task);
-    task->deferred.Reject(
-        MakeJsError(env, {code::kCancelled, "the operation was cancelled while queued"}).Value());
+    const ErrorInfo error = CancellationError(flag, "while queued");
+    if (const PipelineState* pipeline = task->pipeline()) {
+      pipeline->counters().Update([&](PipelineCounters& c) {
+        if (error.code == code::kTimeout) ++c.timedOut;
+        else ++c.cancelled;
+      });
+    }
+    task->deferred.Reject(MakeJsError(env, error).Value());
     task->tsfn.Release();
   }
 }
@@ -119,9 +153,9 @@ void Executor::Shutdown() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     for (Task* task : queue_) {
-      if (task->cancel) task->cancel->store(true);
+      if (task->options.cancel) task->options.cancel->cancelled.store(true);
     }
-    if (running_ && running_->cancel) running_->cancel->store(true);
+    if (running_ && running_->options.cancel) running_->options.cancel->cancelled.store(true);
   }
   wake_.notify_all();
   JoinThread();
@@ -132,16 +166,51 @@ void Executor::PrepareExit() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     exiting_ = true;
-    if (running_ && running_->cancel) running_->cancel->store(true);
+    if (running_ && running_->options.cancel) running_->options.cancel->cancelled.store(true);
   }
   wake_.notify_all();
-  // The running job ends at its next cancellation check (at most one component call away).
+  // The running job ends at its next cancellation check, a round at most one UNet call long.
   JoinThread();
 }
 
 void Executor::JoinThread() {
   std::lock_guard<std::mutex> lock(join_mutex_);
   if (thread_.joinable()) thread_.join();
+}
+
+Executor::Task* Executor::TakeAdmissible(std::chrono::steady_clock::time_point& wake) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    Task* task = *it;
+    const PipelineState* pipeline = task->pipeline();
+    bool admit = true;
+    if (pipeline != nullptr) {
+      const BatchingConfig& batching = pipeline->config().batching;
+      const int active = scheduler_.ActiveCalls(pipeline);
+      if (batching.policy == "serial") {
+        admit = active == 0;
+      } else if (batching.policy == "request") {
+        if (active > 0) {
+          // A batch is still forming until its first round; then it runs to completion.
+          admit = !scheduler_.Started(pipeline) &&
+                  scheduler_.ActiveItems(pipeline) + task->options.loopItems <= batching.maxBatch;
+        } else {
+          int queued_items = 0;
+          for (const Task* other : queue_) {
+            if (other->pipeline() == pipeline) queued_items += other->options.loopItems;
+          }
+          const auto ready = task->timing.submitted + std::chrono::milliseconds(batching.maxQueueDelayMs);
+          admit = queued_items >= batching.maxBatch || now >= ready;
+          if (!admit && (wake == std::chrono::steady_clock::time_point::max() || ready < wake)) wake = ready;
+        }
+      }
+    }
+    if (admit) {
+      queue_.erase(it);
+      return task;
+    }
+  }
+  return nullptr;
 }
 
 void Executor::Run() {
@@ -152,41 +221,86 @@ void Executor::Run() {
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      // Exiting: the JS environment is going away; queued tasks are left unsettled.
-      if (exiting_ || queue_.empty()) return;
-      task = queue_.front();
-      queue_.pop_front();
+      for (;;) {
+        if (exiting_) return;  // the JS environment is going away: leave everything unsettled
+        auto wake = std::chrono::steady_clock::time_point::max();
+        task = TakeAdmissible(wake);
+        if (task != nullptr || scheduler_.HasWork()) break;
+        if (stopping_ && queue_.empty()) return;
+        if (wake == std::chrono::steady_clock::time_point::max()) wake_.wait(lock);
+        else wake_.wait_until(lock, wake);
+      }
       running_ = task;
       stopping = stopping_;
     }
-    task->timing.started = std::chrono::steady_clock::now();
-    try {
-      if (stopping) throw EdictError(code::kCancelled, "the compute thread is shutting down");
-      task->timing.threads = ConfigureThreads(task->threads);
-      // Without an onProgress callback there is nobody to tell: skip the per-step wake-up of
-      // the JS thread (it would take a core from the compute thread on a small machine).
-      JobContext ctx(task->cancel, task->reportsProgress ? &task->tsfn : nullptr);
-      ctx.ThrowIfCancelled();
-      task->job->Execute(ctx);
-    } catch (...) {
-      task->failed = true;
-      task->error = CurrentExceptionInfo();
+    if (task != nullptr) {
+      if (stopping) {
+        task->failed = true;
+        task->error = {code::kCancelled, "the compute thread is shutting down"};
+        Finish(task);
+      } else {
+        Execute(task);
+      }
+      continue;
     }
-    task->timing.finished = std::chrono::steady_clock::now();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      running_ = nullptr;
-      // Nobody is left to settle the promise, and the environment may be half torn down:
-      // leave the task as it is and end the thread.
-      if (exiting_) return;
+    // No job to start: one round of the step scheduler.
+    std::vector<EndedCall> ended = stopping ? scheduler_.EndAll({code::kCancelled, "the compute thread is shutting down"})
+                                            : scheduler_.Round();
+    for (EndedCall& end : ended) {
+      Task* owner = static_cast<Task*>(end.call->owner);
+      owner->failed = end.failed;
+      owner->error = end.error;
+      end.call.reset();  // free the items' tensors on this thread
+      Finish(owner);
     }
-    Napi::ThreadSafeFunction tsfn = task->tsfn;
-    napi_status status = tsfn.BlockingCall(
-        task, [](Napi::Env env, Napi::Function, Task* t) { Settle(env, t); });
-    if (status != napi_ok) delete task;  // the environment is gone: nobody to tell
-    tsfn.Release();
   }
+}
+
+void Executor::Execute(Task* task) {
+  task->timing.started = std::chrono::steady_clock::now();
+  std::unique_ptr<LoopCall> call;
+  try {
+    task->timing.threads = ConfigureThreads(task->options.threads);
+    // Without an onProgress callback there is nobody to tell: skip the per-step wake-up of
+    // the JS thread (it would take a core from the compute thread on a small machine).
+    JobContext context(task->options.cancel, task->reportsProgress ? &task->tsfn : nullptr);
+    context.ThrowIfCancelled();
+    task->job->Execute(context);
+    call = context.TakeDeferred();
+  } catch (...) {
+    task->failed = true;
+    task->error = CurrentExceptionInfo();
+  }
+  if (call) {
+    // A loop: its items join the scheduler; the task ends with the call.
+    call->owner = task;
+    call->threads = task->options.threads;
+    const double waited = Seconds(task->timing.started - task->timing.submitted);
+    call->pipeline->counters().Update([&](PipelineCounters& c) {
+      ++c.admitted;
+      c.queueWaitSeconds += waited;
+    });
+    scheduler_.Admit(std::move(call));
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_ = nullptr;
+    return;
+  }
+  Finish(task);
+}
+
+void Executor::Finish(Task* task) {
+  task->timing.finished = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (running_ == task) running_ = nullptr;
+    // Nobody is left to settle the promise, and the environment may be half torn down:
+    // leave the task as it is.
+    if (exiting_) return;
+  }
+  Napi::ThreadSafeFunction tsfn = task->tsfn;
+  napi_status status = tsfn.BlockingCall(task, [](Napi::Env env, Napi::Function, Task* t) { Settle(env, t); });
+  if (status != napi_ok) delete task;  // the environment is gone: nobody to tell
+  tsfn.Release();
 }
 
 void Executor::Settle(Napi::Env env, Task* task) {
@@ -221,19 +335,23 @@ Napi::Function CancelToken::Define(Napi::Env env) {
 }
 
 CancelToken::CancelToken(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<CancelToken>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {
+    : Napi::ObjectWrap<CancelToken>(info), flag_(std::make_shared<CancelState>()) {
   info.This().As<Napi::Object>().TypeTag(&kCancelTokenTag);
 }
 
 Napi::Value CancelToken::Cancel(const Napi::CallbackInfo& info) {
-  flag_->store(true);
+  if (flag_->cancelled.load()) return info.Env().Undefined();
+  if (info.Length() > 0 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "timeout") {
+    flag_->timedOut.store(true);
+  }
+  flag_->cancelled.store(true);
   // A queued job is rejected now, not when it reaches the compute thread.
   Addon::From(info.Env()).executor().CancelQueued(info.Env(), flag_);
   return info.Env().Undefined();
 }
 
 Napi::Value CancelToken::IsCancelled(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), flag_->load());
+  return Napi::Boolean::New(info.Env(), flag_->cancelled.load());
 }
 
 JobOptions ReadJobOptions(const Napi::Value& value) {
@@ -248,6 +366,8 @@ JobOptions ReadJobOptions(const Napi::Value& value) {
   }
   Napi::Value threads = object.Get("threads");
   if (threads.IsNumber()) options.threads = threads.As<Napi::Number>().Int32Value();
+  Napi::Value priority = object.Get("priority");
+  if (priority.IsNumber()) options.priority = priority.As<Napi::Number>().Int32Value();
   return options;
 }
 

@@ -1,6 +1,16 @@
-// The compute thread: one long-lived native thread per addon instance that runs every
-// libtorch call, in submission order. Results reach JS through a promise settled on the JS
-// thread; progress goes through a thread-safe function.
+// The compute thread: one long-lived native thread per addon instance (per JS environment)
+// that runs every libtorch call. Results reach JS through a promise settled on the JS thread;
+// progress goes through a thread-safe function.
+//
+// Between queued jobs it runs rounds of the step scheduler (step_scheduler.h): sampling loops
+// are not run to completion one after another but admitted as items that share UNet calls.
+// Which queued loop is admitted when is the pipeline's admission policy:
+//   continuous  at any round (the default: a request joins the running batch at its next UNet call)
+//   request     a batch forms from what is queued (waiting at most maxQueueDelayMs for up to
+//               maxBatch items) and runs to completion before the next one is formed
+//   serial      one loop at a time, in submission order
+// Other jobs (text, VAE, modules) run as they come, between rounds. Queue order is by
+// priority, then submission.
 //
 // Why not libuv's pool (Napi::AsyncWorker): successive calls land on different pool threads,
 // each grows its own OpenMP pool, and the pools fight over the cores (a UNet call went from
@@ -9,79 +19,16 @@
 
 #include <napi.h>
 
-#include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <thread>
 
-#include "errors.h"
+#include "job.h"
+#include "step_scheduler.h"
 
 namespace edict {
-
-using CancelFlag = std::shared_ptr<std::atomic<bool>>;
-
-// Handed to a running job: cancellation checks and progress reports.
-class JobContext {
- public:
-  JobContext(const CancelFlag& cancel, const Napi::ThreadSafeFunction* progress)
-      : cancel_(cancel), progress_(progress) {}
-
-  bool Cancelled() const { return cancel_ && cancel_->load(); }
-  // Throws ERR_CANCELLED when the job was cancelled; call between UNet evaluations.
-  void ThrowIfCancelled() const;
-  // Sends {phase, step, total} to the job's onProgress callback, if any; never blocks.
-  void Report(const std::string& phase, int step, int total) const;
-
- private:
-  CancelFlag cancel_;
-  const Napi::ThreadSafeFunction* progress_;
-};
-
-// A unit of work: Execute runs on the compute thread, Resolve builds the JS result on the
-// JS thread afterwards. A job must not hold N-API handles.
-class Job {
- public:
-  virtual ~Job() = default;
-  virtual void Execute(JobContext& ctx) = 0;
-  virtual Napi::Value Resolve(Napi::Env env) = 0;
-};
-
-// A job written as a lambda: `execute` runs on the compute thread and returns the resolver
-// that builds the JS value on the JS thread (capturing host tensors, never N-API handles).
-class FunctionJob : public Job {
- public:
-  using Resolver = std::function<Napi::Value(Napi::Env)>;
-  using Execution = std::function<Resolver(JobContext&)>;
-
-  explicit FunctionJob(Execution execute) : execute_(std::move(execute)) {}
-  void Execute(JobContext& ctx) override {
-    resolver_ = execute_(ctx);
-    execute_ = nullptr;  // drop captured inputs as soon as they are used
-  }
-  Napi::Value Resolve(Napi::Env env) override { return resolver_(env); }
-
- private:
-  Execution execute_;
-  Resolver resolver_;
-};
-
-struct JobOptions {
-  Napi::Function onProgress;  // may be empty
-  CancelFlag cancel;          // may be null
-  int threads = 0;            // intra-op threads for this job; 0 = leave as is
-};
-
-// Where a job's time went: waiting in the queue, then running on the compute thread. Object
-// results carry it as `jobTiming: {queueSeconds, computeSeconds, threads}`.
-struct JobTiming {
-  std::chrono::steady_clock::time_point submitted, started, finished;
-  int threads = 0;  // the intra-op threads the job ran with
-};
 
 class Executor {
  public:
@@ -92,9 +39,11 @@ class Executor {
 
   // Queues a job and returns the promise it settles.
   Napi::Promise Submit(Napi::Env env, std::unique_ptr<Job> job, const JobOptions& options);
-  // Rejects at once (ERR_CANCELLED) every queued job that carries `flag`; a running job sees
-  // the flag between UNet calls. Call on the JS thread.
+  // Rejects at once (ERR_CANCELLED or ERR_TIMEOUT) every queued job that carries `flag`; a
+  // running loop leaves the scheduler at its next round. Call on the JS thread.
   void CancelQueued(Napi::Env env, const CancelFlag& flag);
+  // Loop jobs of `pipeline` waiting in the queue (not yet admitted).
+  int QueuedLoops(const void* pipeline);
   // Cancels everything queued or running and joins the thread (env teardown).
   void Shutdown();
   // The process is exiting (process.exit, an uncaught exception...): cancels everything and
@@ -105,6 +54,11 @@ class Executor {
  private:
   struct Task;
   void Run();
+  // The first queued task the admission policies let run now (null: none), and how long to
+  // wait for a `request` batch to form when that is what holds the queue.
+  Task* TakeAdmissible(std::chrono::steady_clock::time_point& wake);
+  void Execute(Task* task);
+  void Finish(Task* task);
   void JoinThread();
   static void Settle(Napi::Env env, Task* task);
 
@@ -112,13 +66,14 @@ class Executor {
   std::condition_variable wake_;
   std::deque<Task*> queue_;
   Task* running_ = nullptr;
+  StepScheduler scheduler_;  // compute thread only
   bool stopping_ = false;
   bool exiting_ = false;
   std::mutex join_mutex_;  // Shutdown and PrepareExit may both try to join
   std::thread thread_;
 };
 
-// A JS-visible cancellation token: JS calls cancel(); jobs poll the shared flag.
+// A JS-visible cancellation token: JS calls cancel() (or cancel("timeout")); jobs poll it.
 class CancelToken : public Napi::ObjectWrap<CancelToken> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -131,7 +86,7 @@ class CancelToken : public Napi::ObjectWrap<CancelToken> {
   CancelFlag flag_;
 };
 
-// Reads the optional {onProgress, cancelToken, threads} fields of a JS options object.
+// Reads the optional {onProgress, cancelToken, threads, priority} fields of a JS options object.
 JobOptions ReadJobOptions(const Napi::Value& value);
 
 }  // namespace edict

@@ -9,7 +9,7 @@
 #include "device.h"
 #include "errors.h"
 #include "js_args.h"
-#include "loops.h"
+#include "step_scheduler.h"
 #include "tensors.h"
 
 namespace edict {
@@ -83,6 +83,20 @@ PipelineConfig PipelineConfig::FromJs(const Napi::Object& object) {
   config.scheduler.setAlphaToOne = GetBool(scheduler, "setAlphaToOne");
   config.scheduler.stepsOffset = GetInt(scheduler, "stepsOffset");
   config.scheduler.predictionType = GetString(scheduler, "predictionType");
+  if (HasField(object, "batching")) {
+    Napi::Object batching = RequireObject(RequireField(object, "batching"), "batching");
+    config.batching.policy = GetString(batching, "policy");
+    config.batching.maxBatch = GetInt(batching, "maxBatch");
+    config.batching.maxQueue = GetInt(batching, "maxQueue");
+    config.batching.maxQueueDelayMs = GetInt(batching, "maxQueueDelayMs");
+    const std::string& policy = config.batching.policy;
+    if (policy != "continuous" && policy != "request" && policy != "serial") {
+      Invalid("batching.policy must be continuous, request or serial, got \"" + policy + "\"");
+    }
+    if (config.batching.maxBatch < 1 || config.batching.maxQueue < 0 || config.batching.maxQueueDelayMs < 0) {
+      Invalid("batching: maxBatch must be >= 1, maxQueue and maxQueueDelayMs >= 0");
+    }
+  }
   if (config.latentChannels < 1 || config.downsample < 1 || config.maxLength < 1 ||
       config.hiddenSize < 1 || !(config.scalingFactor > 0)) {
     Invalid("latentChannels, downsample, maxLength, hiddenSize and scalingFactor must be positive");
@@ -109,19 +123,18 @@ LoopRequest LoopRequest::FromJs(const Napi::Object& object) {
   request.executed = GetInt(object, "executed");
   request.leapfrog = GetBool(object, "leapfrog");
   request.stateDtype = GetString(object, "stateDtype");
-  if (HasField(object, "syncTiming")) request.syncTiming = GetBool(object, "syncTiming");
+  if (HasField(object, "isolate")) request.isolate = GetBool(object, "isolate");
 
-  const bool edict = request.kind == "edict-generate" || request.kind == "edict-invert";
-  const bool ddim = request.kind == "ddim-generate" || request.kind == "ddim-invert";
-  if (!edict && !ddim && request.kind != "sdedit") Invalid("unknown loop kind \"" + request.kind + "\"");
+  const SamplerKind* kind = FindSamplerKind(request.kind);
+  if (kind == nullptr) Invalid("unknown loop kind \"" + request.kind + "\"");
   if (request.x.dim() != 4) Invalid("x must be [B, C, h, w], got " + ShapeString(request.x.sizes()));
   const int64_t batch = request.x.size(0);
   if (batch < 1) Invalid("the batch is empty");
-  if (edict && (!request.y.defined() || request.y.sizes() != request.x.sizes())) {
-    Invalid("EDICT loops need y with the shape of x " + ShapeString(request.x.sizes()));
+  if (kind->pair && (!request.y.defined() || request.y.sizes() != request.x.sizes())) {
+    Invalid(request.kind + " needs y with the shape of x " + ShapeString(request.x.sizes()));
   }
-  if (request.kind == "sdedit" && (!request.noise.defined() || request.noise.sizes() != request.x.sizes())) {
-    Invalid("SDEdit needs noise with the shape of x " + ShapeString(request.x.sizes()));
+  if (kind->noise && (!request.noise.defined() || request.noise.sizes() != request.x.sizes())) {
+    Invalid(request.kind + " needs noise with the shape of x " + ShapeString(request.x.sizes()));
   }
   for (const auto& [name, ids] : {std::pair<const char*, const at::Tensor&>{"condIds", request.condIds},
                                   {"uncondIds", request.uncondIds}}) {
@@ -157,9 +170,28 @@ std::shared_ptr<const PipelineState> PipelineState::Load(const PipelineConfig& c
 at::Tensor PipelineState::EncodeText(const at::Tensor& ids) const {
   // Kernels and allocations without an explicit device go to this pipeline's GPU (cuda:N).
   c10::DeviceGuard device_guard(device_);
-  if (ids.dim() != 2) Invalid("token ids must be [B, L], got " + ShapeString(ids.sizes()));
-  at::Tensor states = text_.Forward({ids.to(device_, at::kLong)});
-  ExpectOutput(text_, states, {ids.size(0), ids.size(1), config_.hiddenSize});
+  if (ids.dim() != 2 || ids.size(0) < 1) Invalid("token ids must be [B, L], got " + ShapeString(ids.sizes()));
+  std::vector<at::Tensor> rows;
+  for (int64_t b = 0; b < ids.size(0); ++b) rows.push_back(PromptStates(ids[b]));
+  return rows.size() == 1 ? rows.front() : at::cat(rows);
+}
+
+at::Tensor PipelineState::PromptStates(const at::Tensor& ids) const {
+  const at::Tensor row = ids.to(at::kCPU, at::kLong).contiguous();
+  const std::string key(static_cast<const char*>(row.data_ptr()), row.numel() * sizeof(int64_t));
+  auto found = prompt_index_.find(key);
+  if (found != prompt_index_.end()) {
+    prompt_cache_.splice(prompt_cache_.begin(), prompt_cache_, found->second);
+    return found->second->second;
+  }
+  at::Tensor states = text_.Forward({row.view({1, -1}).to(device_)});
+  ExpectOutput(text_, states, {1, row.numel(), config_.hiddenSize});
+  prompt_cache_.emplace_front(key, states);
+  prompt_index_[key] = prompt_cache_.begin();
+  if (prompt_cache_.size() > kPromptCacheSize) {
+    prompt_index_.erase(prompt_cache_.back().first);
+    prompt_cache_.pop_back();
+  }
   return states;
 }
 
@@ -216,59 +248,61 @@ at::Tensor PipelineState::DecodeLatents(const at::Tensor& latents) const {
   return bytes.permute({0, 2, 3, 1}).contiguous();
 }
 
-LoopResult PipelineState::RunLoop(const LoopRequest& request, const JobContext& ctx) const {
+std::unique_ptr<LoopCall> PipelineState::StartLoop(const std::shared_ptr<const PipelineState>& self,
+                                                   const LoopRequest& request, const JobContext& ctx,
+                                                   std::shared_ptr<LoopResult> result) {
+  const PipelineState& p = *self;
   // Kernels and allocations without an explicit device go to this pipeline's GPU (cuda:N).
-  c10::DeviceGuard device_guard(device_);
+  c10::DeviceGuard device_guard(p.device_);
   const auto started = std::chrono::steady_clock::now();
-  CheckLatents(request.x, "x");
+  p.CheckLatents(request.x, "x");
+  const SamplerKind* kind = FindSamplerKind(request.kind);
   const c10::ScalarType state = StateDtype(request.stateDtype);
-  const DdimSchedule schedule(config_.scheduler, request.steps);
-  const auto on_device = at::TensorOptions().dtype(state).device(device_);
-  const int64_t batch = request.x.size(0);
+  const auto on_device = at::TensorOptions().dtype(state).device(p.device_);
+  auto schedule = std::make_shared<const DdimSchedule>(p.config_.scheduler, request.steps);
 
-  Conditioning conditioning;
-  // Decided on the host copy: no device round trip.
-  conditioning.guided = (request.guidance != 1.0).any().item<bool>();
-  at::Tensor cond = EncodeText(request.condIds).to(unet_.dtype());
-  conditioning.context =
-      conditioning.guided ? at::cat({EncodeText(request.uncondIds).to(unet_.dtype()), cond}) : cond;
-  conditioning.guidance = request.guidance.to(on_device).view({batch, 1, 1, 1});
-
-  Denoiser eps(unet_, schedule, config_.scheduler.predictionType == "v_prediction");
-  eps.SyncForTiming(request.syncTiming);
-  LoopSettings settings;
-  settings.executed = request.executed;
-  settings.leapfrog = request.leapfrog;
-  settings.mix = request.mix.to(on_device).view({batch, 1, 1, 1});
-
-  // Copies the loops own and update in place (never the request's own tensors).
-  at::Tensor x = request.x.to(on_device, /*non_blocking=*/false, /*copy=*/true);
-  at::Tensor y;
-  if (request.kind == "edict-generate" || request.kind == "edict-invert") {
-    LatentPair pair{x, request.y.to(on_device, /*non_blocking=*/false, /*copy=*/true)};
-    pair = request.kind == "edict-generate"
-               ? EdictGenerate(eps, schedule, conditioning, pair, settings, ctx)
-               : EdictInvert(eps, schedule, conditioning, pair, settings, ctx);
-    x = pair.x;
-    y = pair.y;
-  } else if (request.kind == "ddim-generate") {
-    x = DdimGenerate(eps, schedule, conditioning, x, settings, ctx);
-  } else if (request.kind == "ddim-invert") {
-    x = DdimInvert(eps, schedule, conditioning, x, settings, ctx);
-  } else {  // sdedit
-    x = NoiseToStart(schedule, x, request.noise.to(on_device), request.executed);
-    x = DdimGenerate(eps, schedule, conditioning, x, settings, ctx);
+  auto call = std::make_unique<LoopCall>();
+  call->pipeline = self;
+  call->kind = kind;
+  call->isolate = request.isolate;
+  call->stateDtype = state;
+  call->ctx = ctx;
+  const auto guidance = request.guidance.accessor<double, 1>();
+  const auto mix = request.mix.accessor<double, 1>();
+  // Copies the samplers own and update in place (never the request's own tensors).
+  auto item_of = [&](const at::Tensor& t, int64_t b) { return t.narrow(0, b, 1).to(on_device, false, true); };
+  for (int64_t b = 0; b < request.x.size(0); ++b) {
+    ItemStart start;
+    start.schedule = schedule;
+    start.executed = request.executed;
+    start.leapfrog = request.leapfrog;
+    start.mix = mix[b];
+    start.x = item_of(request.x, b);
+    if (kind->pair) start.y = item_of(request.y, b);
+    if (kind->noise) start.noise = item_of(request.noise, b);
+    LoopItem item;
+    item.sampler = kind->make(std::move(start));
+    item.guidance = guidance[b];
+    item.cond = p.PromptStates(request.condIds[b]).to(p.unet_.dtype());
+    if (item.guidance != 1.0) item.uncond = p.PromptStates(request.uncondIds[b]).to(p.unet_.dtype());
+    call->items.push_back(std::move(item));
   }
-  ThrowIfNonFinite(x, "the latents");
-  if (y.defined()) ThrowIfNonFinite(y, "the latents");
-
-  LoopResult result;
-  result.x = ToHostFloat64(x);
-  result.y = y.defined() ? ToHostFloat64(y) : result.x;
-  result.unetSeconds = eps.unet_seconds();
-  result.unetCalls = eps.unet_calls();
-  result.totalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  return result;
+  call->finish = [result, started](LoopCall& done) {
+    std::vector<at::Tensor> xs, ys;
+    for (const LoopItem& item : done.items) {
+      xs.push_back(item.sampler->X());
+      ys.push_back(item.sampler->Y());
+    }
+    at::Tensor x = at::cat(xs), y = at::cat(ys);
+    ThrowIfNonFinite(x, "the latents");
+    ThrowIfNonFinite(y, "the latents");
+    result->x = ToHostFloat64(x);
+    result->y = done.kind->pair ? ToHostFloat64(y) : result->x;
+    result->unetSeconds = done.unetSeconds;
+    result->unetCalls = done.unetCalls;
+    result->totalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  return call;
 }
 
 Napi::Function Pipeline::Define(Napi::Env env) {
@@ -277,6 +311,7 @@ Napi::Function Pipeline::Define(Napi::Env env) {
                       InstanceMethod<&Pipeline::EncodeImage>("encodeImage"),
                       InstanceMethod<&Pipeline::DecodeLatents>("decodeLatents"),
                       InstanceMethod<&Pipeline::Run>("run"),
+                      InstanceMethod<&Pipeline::Counters>("counters"),
                       InstanceMethod<&Pipeline::Dispose>("dispose"),
                       InstanceAccessor<&Pipeline::Device>("device")});
 }
@@ -357,11 +392,27 @@ Napi::Value Pipeline::DecodeLatents(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Pipeline::Run(const Napi::CallbackInfo& info) {
-  return GuardJs(info.Env(), [&]() -> Napi::Value {
-    auto state = Require(info.Env());
+  Napi::Env env = info.Env();
+  return GuardJs(env, [&]() -> Napi::Value {
+    auto state = Require(env);
     auto request = std::make_shared<LoopRequest>(LoopRequest::FromJs(RequireObject(info[0], "loop request")));
-    return Submit(info, 1, [state, request](JobContext& ctx) -> FunctionJob::Resolver {
-      auto result = std::make_shared<LoopResult>(state->RunLoop(*request, ctx));
+    JobOptions options = ReadJobOptions(info.Length() > 1 ? info[1] : env.Undefined());
+    options.loopPipeline = state.get();
+    options.loopItems = static_cast<int>(request->x.size(0));
+    Executor& executor = Addon::From(env).executor();
+    const BatchingConfig& batching = state->config().batching;
+    if (batching.maxQueue > 0) {
+      const int queued = executor.QueuedLoops(state.get());
+      if (queued >= batching.maxQueue) {
+        state->counters().Update([](PipelineCounters& c) { ++c.rejected; });
+        throw EdictError(code::kOverloaded, "the pipeline is overloaded: " + std::to_string(queued) +
+                                                " sampling calls are queued (maxQueue " +
+                                                std::to_string(batching.maxQueue) + "); retry later");
+      }
+    }
+    auto result = std::make_shared<LoopResult>();
+    auto job = std::make_unique<FunctionJob>([state, request, result](JobContext& ctx) -> FunctionJob::Resolver {
+      ctx.Defer(PipelineState::StartLoop(state, *request, ctx, result));
       return [result](Napi::Env env) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set("x", TensorToJs(env, result->x));
@@ -372,6 +423,34 @@ Napi::Value Pipeline::Run(const Napi::CallbackInfo& info) {
         return out;
       };
     });
+    return executor.Submit(env, std::move(job), options);
+  });
+}
+
+Napi::Value Pipeline::Counters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return GuardJs(env, [&]() -> Napi::Value {
+    auto state = Require(env);
+    const PipelineCounters c = state->counters().Read();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("queued", Addon::From(env).executor().QueuedLoops(state.get()));
+    out.Set("activeCalls", static_cast<double>(c.activeCalls));
+    out.Set("activeItems", static_cast<double>(c.activeItems));
+    out.Set("admitted", static_cast<double>(c.admitted));
+    out.Set("completed", static_cast<double>(c.completed));
+    out.Set("failed", static_cast<double>(c.failed));
+    out.Set("cancelled", static_cast<double>(c.cancelled));
+    out.Set("timedOut", static_cast<double>(c.timedOut));
+    out.Set("rejected", static_cast<double>(c.rejected));
+    out.Set("rounds", static_cast<double>(c.rounds));
+    out.Set("unetCalls", static_cast<double>(c.unetCalls));
+    out.Set("unetItems", static_cast<double>(c.unetItems));
+    out.Set("unetSeconds", c.unetSeconds);
+    out.Set("queueWaitSeconds", c.queueWaitSeconds);
+    Napi::Object sizes = Napi::Object::New(env);
+    for (const auto& [size, count] : c.batchSizes) sizes.Set(std::to_string(size), static_cast<double>(count));
+    out.Set("batchSizes", sizes);
+    return out;
   });
 }
 

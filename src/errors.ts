@@ -19,6 +19,10 @@ export const ErrorCode = {
   ModelFileMissing: 'ERR_MODEL_FILE_MISSING',
   /** Latents were made by another model (their fingerprint differs); allowModelMismatch accepts them. */
   ModelMismatch: 'ERR_MODEL_MISMATCH',
+  /** The call's timeoutMs passed, while it was queued or running. */
+  Timeout: 'ERR_TIMEOUT',
+  /** The pipeline's queue of sampling calls is full (its maxQueue): retry later. */
+  Overloaded: 'ERR_OVERLOADED',
   /** A component file is not loadable TorchScript. */
   ModelCorrupt: 'ERR_MODEL_CORRUPT',
   /** tokenizer.json could not be read or used. */

@@ -18,6 +18,7 @@ export {
   type ReconstructResult,
   type SampleOptions,
   type SamplingOptions,
+  type SchedulerCounters,
   type Timings,
 } from './pipeline.js';
 export { Latents, type LatentParams, type LatentShape } from './latents.js';

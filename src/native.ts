@@ -36,10 +36,13 @@ export interface NativeJobOptions {
   onProgress?: (event: ProgressEvent) => void;
   cancelToken?: NativeCancelToken;
   threads?: number;
+  /** Higher runs first; equal priorities keep submission order. */
+  priority?: number;
 }
 
 export interface NativeCancelToken {
-  cancel(): void;
+  /** "timeout": the call's deadline passed (ERR_TIMEOUT instead of ERR_CANCELLED). */
+  cancel(reason?: 'timeout'): void;
   readonly cancelled: boolean;
 }
 
@@ -85,9 +88,49 @@ export interface NativePipelineConfig {
     stepsOffset: number;
     predictionType: string;
   };
+  batching?: NativeBatching;
 }
 
-export type LoopKind = 'edict-generate' | 'edict-invert' | 'ddim-generate' | 'ddim-invert' | 'sdedit';
+/** How the compute thread's step scheduler admits a pipeline's sampling loops. */
+export interface NativeBatching {
+  policy: 'continuous' | 'request' | 'serial';
+  maxBatch: number;
+  maxQueue: number;
+  maxQueueDelayMs: number;
+}
+
+/** A pipeline's scheduler counters (native/counters.h). */
+export interface NativeCounters {
+  queued: number;
+  activeCalls: number;
+  activeItems: number;
+  admitted: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  timedOut: number;
+  rejected: number;
+  rounds: number;
+  unetCalls: number;
+  unetItems: number;
+  unetSeconds: number;
+  queueWaitSeconds: number;
+  /** Items per UNet call -> how many calls had that many. */
+  batchSizes: Record<string, number>;
+}
+
+/** A sampling loop the addon has (native/sampler_registry.cpp). */
+export interface NativeSamplerKind {
+  name: string;
+  phase: 'invert' | 'generate';
+  /** Needs y (EDICT's pair). */
+  pair: boolean;
+  /** Needs noise (SDEdit). */
+  noise: boolean;
+}
+
+/** A sampler name of the addon's registry (addon().samplers). */
+export type LoopKind = string;
 
 export interface NativeLoopRequest {
   kind: LoopKind;
@@ -102,7 +145,8 @@ export interface NativeLoopRequest {
   executed: number;
   leapfrog: boolean;
   stateDtype: 'float64' | 'float32';
-  syncTiming?: boolean;
+  /** Share UNet calls only among this call's own items (the same batch layout both ways). */
+  isolate?: boolean;
 }
 
 export interface NativeLoopResult {
@@ -123,6 +167,7 @@ export interface NativePipeline {
   ): Promise<NativeTensor<Float64Array>>;
   decodeLatents(latents: NativeTensor<Float64Array>, options?: NativeJobOptions): Promise<NativeTensor<Uint8Array>>;
   run(request: NativeLoopRequest, options?: NativeJobOptions): Promise<NativeLoopResult>;
+  counters(): NativeCounters;
   dispose(): Promise<void>;
 }
 
@@ -134,6 +179,7 @@ export interface NativeAddon {
     options?: NativeJobOptions & { device?: string; dtype?: string },
   ): Promise<NativeTorchModule>;
   CancelToken: new () => NativeCancelToken;
+  readonly samplers: NativeSamplerKind[];
   /** torch.manual_seed(seed); torch.randn(shape) as float64 (seed in [0, 2^32 - 1]). */
   randn(shape: number[], seed: number): Promise<NativeTensor<Float64Array>>;
   /** Cancels every job and waits for the compute thread to leave libtorch and end. */

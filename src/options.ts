@@ -49,7 +49,18 @@ const call = {
   onProgress: z.custom<(event: Progress) => void>((v) => typeof v === 'function', 'must be a function').optional(),
   /** Receives this call's warnings (truncated prompts, unknown words; overrides the pipeline's). */
   onWarning: z.custom<(message: string) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+  /** Rejects with ERR_TIMEOUT after this many milliseconds, queued or running (its work stops at the next UNet call). */
+  timeoutMs: z.number().int('must be an integer').positive('must be > 0').max(2 ** 31 - 1).optional(),
+  /** Queue priority, -100..100 (default 0): higher is served first; equal ones in order. */
+  priority: z.number().int('must be an integer').min(-100, 'must be >= -100').max(100, 'must be <= 100').optional(),
 };
+
+/**
+ * Share UNet calls only among this call's own items, in the same layout both ways, so that a
+ * float32 round trip stays exact (default: true for reconstruct, false elsewhere; a float64
+ * UNet is exact either way).
+ */
+const isolate = z.boolean({ error: 'must be a boolean' }).optional();
 
 const sampling = {
   /** DDIM steps of the full schedule (default 50). */
@@ -119,6 +130,23 @@ export const loadOptionsSchema = z.strictObject({
   stateDtype: z.enum(['float64', 'float32'], { error: 'must be "float64" or "float32"' }).optional(),
   /** Receives warnings (truncated prompts, unknown words); default: process.emitWarning. */
   onWarning: call.onWarning,
+  /** How concurrent calls share UNet evaluations (the compute thread's step scheduler). */
+  batching: z
+    .strictObject({
+      /**
+       * "continuous" (default): a call joins the running batch at the next UNet call;
+       * "request": a batch forms from what is queued and runs to completion; "serial": one
+       * sampling call at a time.
+       */
+      policy: z.enum(['continuous', 'request', 'serial'], { error: 'must be "continuous", "request" or "serial"' }).optional(),
+      /** Items per UNet call, beyond which items take turns (default 8). */
+      maxBatch: z.number().int('must be an integer').min(1, 'must be >= 1').max(4096).optional(),
+      /** Sampling calls that may wait; one more is refused with ERR_OVERLOADED (default: no limit). */
+      maxQueue: z.number().int('must be an integer').min(1, 'must be >= 1').max(2 ** 31 - 1).optional(),
+      /** "request": how long a forming batch waits for more calls, in ms (default 5). */
+      maxQueueDelayMs: z.number().int('must be an integer').min(0, 'must be >= 0').max(60_000).optional(),
+    })
+    .optional(),
 });
 
 export const loadModuleOptionsSchema = z.strictObject({
@@ -141,6 +169,7 @@ export const invertOptionsSchema = z.strictObject({
   method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim" (SDEdit does not invert)' }).optional(),
   sample,
   allowModelMismatch,
+  isolate,
 });
 
 export const generateOptionsSchema = z.strictObject({
@@ -154,6 +183,7 @@ export const generateOptionsSchema = z.strictObject({
   negativePrompt: sampling.negativePrompt,
   both,
   allowModelMismatch,
+  isolate,
 });
 
 export const editOptionsSchema = z.strictObject({
@@ -168,6 +198,7 @@ export const editOptionsSchema = z.strictObject({
   method: z.enum(['edict', 'ddim', 'sdedit'], { error: 'must be "edict", "ddim" or "sdedit"' }).optional(),
   both,
   sample,
+  isolate,
 });
 
 export const reconstructOptionsSchema = z.strictObject({
@@ -178,6 +209,8 @@ export const reconstructOptionsSchema = z.strictObject({
   prompt: prompt,
   method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim"' }).optional(),
   allowModelMismatch,
+  /** Default true: the round trip is exact only in the same batch layout both ways. */
+  isolate,
 });
 
 export const sampleOptionsSchema = z.strictObject({
@@ -194,6 +227,7 @@ export const sampleOptionsSchema = z.strictObject({
   method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim"' }).optional(),
   /** The output size (default the model's native size). */
   size: size.optional(),
+  isolate,
 });
 
 export const encodeImageOptionsSchema = z.strictObject({ ...call, ...imageOptions, sample });

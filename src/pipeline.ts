@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 
 import { defaultThreads, parseDevice, parseDtypeOn, type Device, type Dtype } from './devices.js';
-import { EdictError, ErrorCode, native } from './errors.js';
+import { EdictError, ErrorCode, native, toEdictError } from './errors.js';
 import { psnr, readImage, RgbImage, targetSize, type ImageInput, type SizePolicy } from './image.js';
 import { Latents, type LatentParams, type LatentShape } from './latents.js';
 import { checkWorkSize, DEFAULT_MAX_PIXELS, defaultMaxWorkPixels } from './limits.js';
@@ -17,6 +17,7 @@ import {
   addon,
   packageRoot,
   type LoopKind,
+  type NativeCounters,
   type NativeLoopResult,
   type NativePipeline,
   type NativeTensor,
@@ -139,6 +140,9 @@ function broadcast<T>(values: T[], length: number, what: string): T[] {
 
 const tensor = (data: Float64Array, shape: number[]): NativeTensor<Float64Array> => ({ data, shape });
 
+/** A pipeline's scheduler counters: see Edict.counters(). */
+export type SchedulerCounters = NativeCounters;
+
 export class Edict {
   private handle: NativePipeline | null;
   /** Set by dispose(): new calls are refused; calls already accepted still finish. */
@@ -196,7 +200,13 @@ export class Edict {
           maxLength: text.maxLength,
           hiddenSize: text.hiddenSize,
           exact: o.exact ?? true,
-          scheduler,
+          scheduler: { numTrainTimesteps: scheduler.numTrainTimesteps, betaStart: scheduler.betaStart, betaEnd: scheduler.betaEnd, betaSchedule: scheduler.betaSchedule, setAlphaToOne: scheduler.setAlphaToOne, stepsOffset: scheduler.stepsOffset, predictionType: scheduler.predictionType },
+          batching: {
+            policy: o.batching?.policy ?? 'continuous',
+            maxBatch: o.batching?.maxBatch ?? 8,
+            maxQueue: o.batching?.maxQueue ?? 0,
+            maxQueueDelayMs: o.batching?.maxQueueDelayMs ?? 5,
+          },
         },
         { threads: settings.threads },
       ),
@@ -206,6 +216,20 @@ export class Edict {
 
   get device(): Device {
     return this.settings.device;
+  }
+
+  /**
+   * What the compute thread's step scheduler has done for this pipeline (sharp's counters()
+   * is the model): sampling calls queued and active (and their items), admitted, completed,
+   * failed, cancelled, timed out and rejected (queue full); scheduler rounds, UNet calls and
+   * seconds, items per UNet call (`batchSizes`: size -> calls) and the summed queue wait.
+   */
+  counters(): SchedulerCounters {
+    try {
+      return this.native().counters();
+    } catch (error) {
+      throw toEdictError(error);
+    }
   }
 
   /** The UNet dtype. */
@@ -381,11 +405,15 @@ export class Edict {
       steps: number;
       executed: number;
       leapfrog: boolean;
+      isolate?: boolean;
     },
     session: Session,
   ): Promise<NativeLoopResult> {
     const batch = start.shape[0];
-    const phase = kind.endsWith('invert') ? 'invert' : 'generate';
+    // The addon's registry says which loops exist and how each reports progress.
+    const sampler = addon().samplers.find((k) => k.name === kind);
+    if (!sampler) throw new EdictError(ErrorCode.InvalidOption, `this build of the addon has no sampler "${kind}" (it has ${addon().samplers.map((k) => k.name).join(', ')})`);
+    const phase = sampler.phase;
     const request = {
       kind,
       x: tensor(start.x, start.shape),
@@ -399,6 +427,7 @@ export class Edict {
       executed: settings.executed,
       leapfrog: settings.leapfrog,
       stateDtype: this.settings.stateDtype,
+      isolate: settings.isolate ?? false,
     };
     const result = await session.time(phase, () => this.native().run(request, session.options));
     session.addLoop(result);
@@ -417,6 +446,7 @@ export class Edict {
       mix?: number | number[];
       leapfrog?: boolean;
       negativePrompt?: string;
+      isolate?: boolean;
     },
     session: Session,
   ): Promise<Latents> {
@@ -437,7 +467,7 @@ export class Edict {
     const result = await this.loop(
       method === 'edict' ? 'edict-invert' : 'ddim-invert',
       { x: encoded.x, y: method === 'edict' ? encoded.y : undefined, shape: encoded.shape },
-      { prompts, negativePrompt, guidance, mix, steps, executed, leapfrog },
+      { prompts, negativePrompt, guidance, mix, steps, executed, leapfrog, isolate: o.isolate },
       session,
     );
     return new Latents(result.x.data, result.y.data, encoded.shape, {
@@ -467,6 +497,7 @@ export class Edict {
       mix?: number | number[];
       negativePrompt?: string;
       both?: boolean;
+      isolate?: boolean;
     },
     session: Session,
   ): Promise<GenerateResult> {
@@ -490,7 +521,7 @@ export class Edict {
     const result = await this.loop(
       edict ? 'edict-generate' : 'ddim-generate',
       { x: latents.x, y: edict ? latents.y : undefined, shape: latents.shape },
-      { prompts: targetPrompts, negativePrompt, guidance, mix, steps: params.steps, executed: params.executed, leapfrog: params.leapfrog },
+      { prompts: targetPrompts, negativePrompt, guidance, mix, steps: params.steps, executed: params.executed, leapfrog: params.leapfrog, isolate: o.isolate },
       session,
     );
     const generated = new Latents(result.x.data, result.y.data, latents.shape, {
@@ -549,14 +580,14 @@ export class Edict {
         return { ...result, input: inputs[0] };
       }
       const inverted = await this.invertLatents(encoded, { ...o, method, prompt: o.source }, session);
-      const generated = await this.generateLatents(inverted, { prompt: o.target, both: o.both }, session);
+      const generated = await this.generateLatents(inverted, { prompt: o.target, both: o.both, isolate: o.isolate }, session);
       return { ...generated, input: inputs[0], inverted };
     });
   }
 
   private async sdedit(
     encoded: Latents,
-    o: { target: string | string[]; steps?: number; strength?: number; guidance?: number; negativePrompt?: string; seed?: number },
+    o: { target: string | string[]; steps?: number; strength?: number; guidance?: number; negativePrompt?: string; seed?: number; isolate?: boolean },
     session: Session,
   ): Promise<GenerateResult> {
     const targets = list(o.target);
@@ -574,7 +605,7 @@ export class Edict {
     const result = await this.loop(
       'sdedit',
       { x: start.x, noise, shape: start.shape },
-      { prompts: targets, negativePrompt, guidance, mix: targets.map(() => 1), steps, executed, leapfrog: false },
+      { prompts: targets, negativePrompt, guidance, mix: targets.map(() => 1), steps, executed, leapfrog: false, isolate: o.isolate },
       session,
     );
     const latents = new Latents(result.x.data, result.x.data, start.shape, {
@@ -613,8 +644,9 @@ export class Edict {
         encoded = read.latents;
         input = read.inputs[0];
       }
-      const inverted = await this.invertLatents(encoded.item(0), o, session);
-      const regenerated = await this.generateLatents(inverted, { prompt: o.prompt }, session);
+      const isolate = o.isolate ?? true;
+      const inverted = await this.invertLatents(encoded.item(0), { ...o, isolate }, session);
+      const regenerated = await this.generateLatents(inverted, { prompt: o.prompt, isolate }, session);
       const { x, y } = regenerated.latents;
       const z = encoded.item(0).x;
       let maxAbs = 0;
@@ -677,7 +709,7 @@ export class Edict {
         imageHeight: size.height,
         seed,
       };
-      return this.generateLatents(new Latents(noise, noise, shape, params), { prompt: prompts }, session);
+      return this.generateLatents(new Latents(noise, noise, shape, params), { prompt: prompts, isolate: o.isolate }, session);
     });
   }
 }

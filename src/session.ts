@@ -36,6 +36,8 @@ export class Session {
   readonly options: NativeJobOptions;
   private readonly started = performance.now();
   private progressFailed = false;
+  private timedOut = false;
+  private readonly timer?: NodeJS.Timeout;
 
   constructor(
     private readonly call: CallOptions,
@@ -44,11 +46,30 @@ export class Session {
     if (call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled before it started');
     const token = new (addon().CancelToken)();
     // Native progress only when someone listens: each report wakes the JS thread.
-    this.options = { threads: settings.threads, cancelToken: token, onProgress: call.onProgress ? (e) => this.progress(e) : undefined };
+    this.options = {
+      threads: settings.threads,
+      priority: call.priority ?? 0,
+      cancelToken: token,
+      onProgress: call.onProgress ? (e) => this.progress(e) : undefined,
+    };
     call.signal?.addEventListener('abort', this.abort, { once: true });
+    if (call.timeoutMs !== undefined) {
+      // Queued work is rejected at once, running loops leave at the next round.
+      this.timer = setTimeout(() => {
+        this.timedOut = true;
+        token.cancel('timeout');
+      }, call.timeoutMs);
+    }
   }
 
   private readonly abort = () => this.options.cancelToken?.cancel();
+
+  /** The error of a call stopped between native jobs. */
+  private stopped(): EdictError {
+    return this.timedOut
+      ? new EdictError(ErrorCode.Timeout, `the operation timed out (timeoutMs ${this.call.timeoutMs})`)
+      : new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
+  }
 
   progress(event: Progress): void {
     if (!this.call.onProgress || this.progressFailed) return;
@@ -74,7 +95,7 @@ export class Session {
    * calls' jobs to queueSeconds (the addon measures both).
    */
   async time<T>(phase: 'encode' | 'invert' | 'generate' | 'decode', run: () => Promise<T>): Promise<T> {
-    if (this.call.signal?.aborted) throw new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
+    if (this.call.signal?.aborted || this.timedOut) throw this.stopped();
     const result = await native(run);
     const { queueSeconds, computeSeconds, threads } = (result as { jobTiming: NativeJobTiming }).jobTiming;
     this.timings.queueSeconds += queueSeconds;
@@ -90,6 +111,7 @@ export class Session {
   }
 
   close(): Timings {
+    clearTimeout(this.timer);
     this.call.signal?.removeEventListener('abort', this.abort);
     this.timings.totalSeconds = (performance.now() - this.started) / 1000;
     return this.timings;

@@ -135,14 +135,17 @@ describe('calls: progress, cancellation, concurrency, batching', () => {
     });
   });
 
-  it('ten concurrent edits succeed and equal the same edits run one by one', async () => {
+  it('ten concurrent edits succeed: bitwise the same edits run one by one with isolate, within 1e-5 sharing UNet calls', async () => {
     const targets = ['a dog', 'a cat', 'a bird', 'a fish', 'a horse', 'a red dog', 'a blue cat', 'a green bird', 'a white fish', 'a black horse'];
-    const options = (target: string) => ({ source: 'a red square', target, steps: 12 });
-    const concurrent = await Promise.all(targets.map((t) => edict.edit(image, options(t))));
+    const options = (target: string, isolate: boolean) => ({ source: 'a red square', target, steps: 12, isolate });
+    const isolated = await Promise.all(targets.map((t) => edict.edit(image, options(t, true))));
+    const shared = await Promise.all(targets.map((t) => edict.edit(image, options(t, false))));
     for (const [i, target] of targets.entries()) {
-      const single = await edict.edit(image, options(target));
-      expect(Buffer.from(concurrent[i].images[0].data).equals(Buffer.from(single.images[0].data))).toBe(true);
-      expect(concurrent[i].latents.x).toEqual(single.latents.x);
+      const single = await edict.edit(image, options(target, false));
+      expect(Buffer.from(isolated[i].images[0].data).equals(Buffer.from(single.images[0].data))).toBe(true);
+      expect(isolated[i].latents.x).toEqual(single.latents.x);
+      // A float32 UNet's low bits depend on the batch it runs in.
+      expect(maxAbsDiff(shared[i].latents.x, single.latents.x)).toBeLessThan(1e-5);
     }
   });
 

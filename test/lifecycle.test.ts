@@ -71,9 +71,11 @@ describe('a queued call', () => {
 });
 
 describe('timings', () => {
-  it('a call queued behind another reports its wait as queueSeconds, not as compute', async () => {
+  it('a call queued behind another reports its wait as queueSeconds, not as compute (serial policy)', async () => {
+    const serial = await Edict.load(tinyModel, { batching: { policy: 'serial' } });
     const options = { ...long, steps: 60 };
-    const [first, second] = await Promise.all([edict.edit(image, options), edict.edit(image, options)]);
+    const [first, second] = await Promise.all([serial.edit(image, options), serial.edit(image, options)]);
+    await serial.dispose();
     const compute = (t: typeof first.timings) => t.encodeSeconds + t.invertSeconds + t.generateSeconds + t.decodeSeconds;
     // The two calls' jobs alternate on one compute thread: each waits about the other's stage.
     expect(second.timings.queueSeconds).toBeGreaterThan(0.5 * first.timings.invertSeconds);
@@ -81,6 +83,12 @@ describe('timings', () => {
     expect(second.timings.queueSeconds + compute(second.timings)).toBeLessThanOrEqual(second.timings.totalSeconds + 1e-3);
     // Its own inversion costs what the first one's does, not the two together.
     expect(second.timings.invertSeconds).toBeLessThan(1.5 * first.timings.invertSeconds);
+  });
+
+  it('under continuous batching the second call shares the first one\'s UNet calls instead of waiting', async () => {
+    const options = { ...long, steps: 60 };
+    const [first, second] = await Promise.all([edict.edit(image, options), edict.edit(image, options)]);
+    expect(second.timings.queueSeconds).toBeLessThan(0.5 * first.timings.invertSeconds);
   });
 
   it('a call alone barely waits', async () => {
