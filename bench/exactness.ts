@@ -37,6 +37,20 @@ for (const [inv, gen] of [[1, 1], [2, 2], [2, 1], [1, 2]] as const) {
   report[`roundTripThreads${inv}to${gen}MaxAbs`] = await roundTrip(byThreads[inv], byThreads[gen], encoded);
 }
 report.roundTripBatch1to3MaxAbs = await roundTrip(one, one, encoded, 3);
+
+// The step scheduler: the item inverted while two other calls (other scenes) share its UNet
+// calls, then regenerated alone; and the same with isolate, which keeps it out of their batch.
+const sharedRoundTrip = async (isolate: boolean) => {
+  const others = await Promise.all(images.slice(1).map((image) => one.encodeImage(image)));
+  const [inverted] = await Promise.all([
+    one.invert(encoded, { prompt, isolate }),
+    ...others.map((o, i) => one.invert(o, { prompt: caption(scenes[i + 1]) })),
+  ]);
+  const item = (await one.generate(inverted, { prompt, isolate })).latents;
+  return Math.max(maxAbs(item.x, encoded.x), maxAbs(item.y, encoded.x));
+};
+report.roundTripInvertedInSharedBatchMaxAbs = await sharedRoundTrip(false);
+report.roundTripInvertedIsolatedBesideOthersMaxAbs = await sharedRoundTrip(true);
 const f64 = await Edict.load(undefined, { dtype: 'float64', threads: 2 });
 const f64one = await Edict.load(undefined, { dtype: 'float64', threads: 1 });
 const encoded64 = await f64.encodeImage(images[0]);
