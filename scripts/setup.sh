@@ -29,6 +29,8 @@ fi
 command -v cmake >/dev/null || packages+=(cmake)
 # the README's and --help's examples pipe --json records through jq (a test runs them)
 command -v jq >/dev/null || packages+=(jq)
+# edict worker / serve --queue use Redis (BullMQ); the tests start their own redis-server
+command -v redis-server >/dev/null || packages+=(redis-server)
 command -v g++ >/dev/null || packages+=(g++)
 
 if [ ${#packages[@]} -gt 0 ]; then
