@@ -124,6 +124,9 @@ LoopRequest LoopRequest::FromJs(const Napi::Object& object) {
   request.leapfrog = GetBool(object, "leapfrog");
   request.stateDtype = GetString(object, "stateDtype");
   if (HasField(object, "isolate")) request.isolate = GetBool(object, "isolate");
+  if (HasField(object, "gamma")) request.gamma = GetNumber(object, "gamma");
+  if (HasField(object, "pairStart")) request.pairStart = GetBool(object, "pairStart");
+  if (!(request.gamma > 0 && request.gamma <= 1)) Invalid("gamma must be in (0, 1], got " + std::to_string(request.gamma));
 
   const SamplerKind* kind = FindSamplerKind(request.kind);
   if (kind == nullptr) Invalid("unknown loop kind \"" + request.kind + "\"");
@@ -277,6 +280,8 @@ std::unique_ptr<LoopCall> PipelineState::StartLoop(const std::shared_ptr<const P
     start.executed = request.executed;
     start.leapfrog = request.leapfrog;
     start.mix = mix[b];
+    start.gamma = request.gamma;
+    start.pairStart = request.pairStart;
     start.x = item_of(request.x, b);
     if (kind->pair) start.y = item_of(request.y, b);
     if (kind->noise) start.noise = item_of(request.noise, b);
@@ -297,7 +302,7 @@ std::unique_ptr<LoopCall> PipelineState::StartLoop(const std::shared_ptr<const P
     ThrowIfNonFinite(x, "the latents");
     ThrowIfNonFinite(y, "the latents");
     result->x = ToHostFloat64(x);
-    result->y = done.kind->pair ? ToHostFloat64(y) : result->x;
+    result->y = ToHostFloat64(y);  // EDICT's y; BDIA/BELM's other level; DDIM's = x
     result->unetSeconds = done.unetSeconds;
     result->unetCalls = done.unetCalls;
     result->totalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -54,6 +54,8 @@ struct LoopRequest {
   bool leapfrog = true;
   std::string stateDtype = "float64";
   bool isolate = false;  // share UNet calls only among its own items
+  double gamma = 1.0;    // BDIA
+  bool pairStart = true; // BDIA/BELM generation: x and y are an inverted pair (else x alone)
 
   static LoopRequest FromJs(const Napi::Object& object);
 };

@@ -10,6 +10,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,9 @@ struct ItemStart {
   int executed = 0;       // n: how many of the schedule's last steps run
   bool leapfrog = true;   // EDICT: alternate which sequence updates first on odd steps
   double mix = 0.93;      // EDICT: p
-  at::Tensor x, y, noise; // y: EDICT's second sequence; noise: SDEdit's
+  double gamma = 1.0;     // BDIA: the weight of the previous latent
+  bool pairStart = true;  // BDIA/BELM generation: continue an inverted pair (x_n, x_{n-1}), not one x_n
+  at::Tensor x, y, noise; // y: EDICT's second sequence, BDIA/BELM's x_{n-1}; noise: SDEdit's
 };
 
 // The point and timestep of the next noise prediction.
@@ -66,6 +69,30 @@ inline int64_t StepTimestep(const DdimSchedule& schedule, int executed, int i) {
   return schedule.Timestep(schedule.steps() - executed + i);
 }
 
+// Level k of the executed schedule (0 = clean, n = noisiest) for the two-step methods (BDIA,
+// BELM): executed step i runs from level n - i to n - i - 1, so level k >= 1 sits at the
+// timestep t of step n - k, and level 0 one stride below level 1, where the DDIM coefficients
+// take the schedule's final alpha (as DDIM and EDICT do here).
+struct Level {
+  int64_t t;  // the UNet's timestep at this level (level 0: unused)
+  double a;   // sqrt(abar)
+  double s;   // sqrt(1 - abar)
+};
+
+inline Level LevelOf(const DdimSchedule& schedule, int executed, int k) {
+  const int64_t t = k >= 1 ? StepTimestep(schedule, executed, executed - k)
+                           : StepTimestep(schedule, executed, executed - 1) - schedule.ratio();
+  const double abar = schedule.AlphaBar(t);
+  return {t, std::sqrt(abar), std::sqrt(1.0 - abar)};
+}
+
+// The DDIM map from level k to level j with eps taken at level k:
+// D_{k->j}(x) = (a_j / a_k) x + (s_j - s_k a_j / a_k) eps.
+inline at::Tensor DdimMap(const at::Tensor& x, const Level& k, const Level& j, const at::Tensor& eps) {
+  const double ratio = j.a / k.a;
+  return x * ratio + eps * (j.s - k.s * ratio);
+}
+
 // z = a z + b eps
 inline void DdimStep(at::Tensor& z, const StepCoefficients& c, const at::Tensor& eps) { z.mul_(c.a).add_(eps, c.b); }
 // z = (z - b eps) / a
@@ -77,5 +104,9 @@ SamplerKind EdictInvertKind();
 SamplerKind DdimGenerateKind();
 SamplerKind DdimInvertKind();
 SamplerKind SdeditKind();
+SamplerKind BdiaGenerateKind();
+SamplerKind BdiaInvertKind();
+SamplerKind BelmGenerateKind();
+SamplerKind BelmInvertKind();
 
 }  // namespace edict

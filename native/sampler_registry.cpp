@@ -9,6 +9,10 @@ const std::vector<SamplerKind>& SamplerKinds() {
       DdimGenerateKind(),
       DdimInvertKind(),
       SdeditKind(),
+      BdiaGenerateKind(),
+      BdiaInvertKind(),
+      BelmGenerateKind(),
+      BelmInvertKind(),
   };
   return kinds;
 }

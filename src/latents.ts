@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { EdictError, ErrorCode } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { describeIssue } from './manifest.js';
-import { guidance, mix, seed, steps, strength } from './options.js';
+import { gamma, guidance, mix, seed, steps, strength } from './options.js';
 import { decodeSafeTensors, encodeSafeTensors, readSafeTensorsFile } from './safetensors.js';
 
 export type LatentShape = [batch: number, channels: number, height: number, width: number];
@@ -23,7 +23,9 @@ const paramsSchema = z.object({
   modelFingerprint: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex digits').optional(),
   /** encoded: scaled VAE latents; inverted: ready for generate(); generated: a result; noise: a sampling start. */
   stage: z.enum(['encoded', 'inverted', 'generated', 'noise']),
-  method: z.enum(['edict', 'ddim', 'sdedit']).nullable(),
+  method: z.enum(['edict', 'ddim', 'sdedit', 'bdia', 'belm']).nullable(),
+  /** BDIA's gamma (absent for the other methods). */
+  gamma: gamma.optional(),
   /** Per item (or one for all): the prompt used (source prompt for inverted, target for generated). */
   prompts: z.array(z.string()),
   negativePrompts: z.array(z.string()),

@@ -147,6 +147,10 @@ export interface NativeLoopRequest {
   stateDtype: 'float64' | 'float32';
   /** Share UNet calls only among this call's own items (the same batch layout both ways). */
   isolate?: boolean;
+  /** BDIA's gamma. */
+  gamma?: number;
+  /** BDIA/BELM generation: x and y are an inverted pair (x_n, x_{n-1}); false: x alone. */
+  pairStart?: boolean;
 }
 
 export interface NativeLoopResult {

@@ -26,6 +26,7 @@ export const DEFAULTS = {
   negativePrompt: '',
   method: 'edict',
   seed: 0,
+  gamma: 0.96,
 } as const;
 
 const prompt = z.string({ error: 'must be a string' }).refine((s) => s.trim().length > 0, 'must not be empty');
@@ -35,6 +36,7 @@ export const steps = z.number().int('must be an integer').min(1, 'must be >= 1')
 export const strength = z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]');
 export const guidance = z.number().min(0, 'must be >= 0').max(100, 'must be <= 100');
 export const mix = z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]');
+export const gamma = z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]');
 // torch's CPU generator keeps 32 bits of a seed; larger ones are refused, not folded.
 export const seed = z.number().int('must be an integer').min(0, 'must be >= 0').max(2 ** 32 - 1, "must be <= 2^32 - 1 (torch's CPU generator keeps 32 bits)");
 
@@ -75,6 +77,8 @@ const sampling = {
   guidance: guidance.optional(),
   /** EDICT mixing weight p in (0, 1] (default 0.93). */
   mix: mix.optional(),
+  /** BDIA's gamma in (0, 1] (default 0.96): the weight of the latent two levels back. */
+  gamma: gamma.optional(),
   /** EDICT: alternate the update order on odd steps (default true). */
   leapfrog: z.boolean({ error: 'must be a boolean' }).optional(),
   /** The unconditional prompt (default ""). */
@@ -166,7 +170,7 @@ export const invertOptionsSchema = z.strictObject({
   guidance: perItem(guidance),
   mix: perItem(mix),
   /** "edict" (default) or "ddim" (SDEdit does not invert). */
-  method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim" (SDEdit does not invert)' }).optional(),
+  method: z.enum(['edict', 'ddim', 'bdia', 'belm'], { error: 'must be "edict", "ddim", "bdia" or "belm" (SDEdit does not invert)' }).optional(),
   sample,
   allowModelMismatch,
   isolate,
@@ -195,7 +199,7 @@ export const editOptionsSchema = z.strictObject({
   /** The prompt(s) of the result; a list runs as one batch after a single inversion. */
   target: prompts,
   /** "edict" (default), "ddim" (DDIM inversion) or "sdedit" (seeded noise, then DDIM). */
-  method: z.enum(['edict', 'ddim', 'sdedit'], { error: 'must be "edict", "ddim" or "sdedit"' }).optional(),
+  method: z.enum(['edict', 'ddim', 'sdedit', 'bdia', 'belm'], { error: 'must be "edict", "ddim", "sdedit", "bdia" or "belm"' }).optional(),
   both,
   sample,
   isolate,
@@ -207,7 +211,7 @@ export const reconstructOptionsSchema = z.strictObject({
   ...imageOptions,
   /** The prompt that describes the image: it inverts and regenerates with it. */
   prompt: prompt,
-  method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim"' }).optional(),
+  method: z.enum(['edict', 'ddim', 'bdia', 'belm'], { error: 'must be "edict", "ddim", "bdia" or "belm"' }).optional(),
   allowModelMismatch,
   /** Default true: the round trip is exact only in the same batch layout both ways. */
   isolate,
@@ -220,11 +224,12 @@ export const sampleOptionsSchema = z.strictObject({
   guidance: sampling.guidance,
   mix: sampling.mix,
   leapfrog: sampling.leapfrog,
+  gamma: sampling.gamma,
   negativePrompt: sampling.negativePrompt,
   /** Item i of the batch starts from the noise of seed + i (default 0). */
   seed: imageOptions.seed,
   /** "ddim" (default) or "edict". */
-  method: z.enum(['edict', 'ddim'], { error: 'must be "edict" or "ddim"' }).optional(),
+  method: z.enum(['edict', 'ddim', 'bdia', 'belm'], { error: 'must be "edict", "ddim", "bdia" or "belm"' }).optional(),
   /** The output size (default the model's native size). */
   size: size.optional(),
   isolate,

@@ -52,7 +52,10 @@ import { Session, type Settings } from './session.js';
 /** The model shipped with the package (how it was trained: scripts/model/README.md). */
 export const bundledModelDir = join(packageRoot, 'models', 'scenes');
 
-export type Method = 'edict' | 'ddim' | 'sdedit';
+export type Method = 'edict' | 'ddim' | 'sdedit' | 'bdia' | 'belm';
+
+/** BDIA inversion's rounding growth (gamma^-(n-1)) beyond which it warns: float64's 1e-16 becomes 1e-12. */
+const BDIA_GROWTH_LIMIT = 1e4;
 
 // The option types are derived from the schemas that check them (src/options.ts).
 export type {
@@ -406,6 +409,8 @@ export class Edict {
       executed: number;
       leapfrog: boolean;
       isolate?: boolean;
+      gamma?: number;
+      pairStart?: boolean;
     },
     session: Session,
   ): Promise<NativeLoopResult> {
@@ -428,6 +433,8 @@ export class Edict {
       leapfrog: settings.leapfrog,
       stateDtype: this.settings.stateDtype,
       isolate: settings.isolate ?? false,
+      ...(settings.gamma === undefined ? {} : { gamma: settings.gamma }),
+      ...(settings.pairStart === undefined ? {} : { pairStart: settings.pairStart }),
     };
     const result = await session.time(phase, () => this.native().run(request, session.options));
     session.addLoop(result);
@@ -439,7 +446,8 @@ export class Edict {
     o: {
       prompt: string | string[];
       allowModelMismatch?: boolean;
-      method?: 'edict' | 'ddim';
+      method?: 'edict' | 'ddim' | 'bdia' | 'belm';
+      gamma?: number;
       steps?: number;
       strength?: number;
       guidance?: number | number[];
@@ -464,10 +472,18 @@ export class Edict {
     const guidance = broadcast(list(o.guidance ?? DEFAULTS.guidance), batch, 'invert: guidance');
     const mix = broadcast(list(o.mix ?? DEFAULTS.mix), batch, 'invert: mix');
     const leapfrog = o.leapfrog ?? DEFAULTS.leapfrog;
+    const gamma = method === 'bdia' ? (o.gamma ?? DEFAULTS.gamma) : undefined;
+    if (gamma !== undefined && gamma ** -(executed - 1) > BDIA_GROWTH_LIMIT) {
+      session.warn(
+        `BDIA with gamma ${gamma} over ${executed} steps: inversion divides by gamma every step, so its rounding error ` +
+          `grows ~${(gamma ** -(executed - 1)).toExponential(1)}x (to ~${(1e-16 * gamma ** -(executed - 1)).toExponential(0)} in float64): ` +
+          `the round trip will not be exact; use gamma >= ${(BDIA_GROWTH_LIMIT ** (-1 / Math.max(1, executed - 1))).toFixed(3)} for this step count`,
+      );
+    }
     const result = await this.loop(
-      method === 'edict' ? 'edict-invert' : 'ddim-invert',
+      `${method}-invert`,
       { x: encoded.x, y: method === 'edict' ? encoded.y : undefined, shape: encoded.shape },
-      { prompts, negativePrompt, guidance, mix, steps, executed, leapfrog, isolate: o.isolate },
+      { prompts, negativePrompt, guidance, mix, steps, executed, leapfrog, isolate: o.isolate, gamma },
       session,
     );
     return new Latents(result.x.data, result.y.data, encoded.shape, {
@@ -485,6 +501,7 @@ export class Edict {
       guidance,
       mix,
       leapfrog,
+      ...(gamma === undefined ? {} : { gamma }),
     });
   }
 
@@ -506,7 +523,7 @@ export class Edict {
     if (params.stage !== 'inverted' && params.stage !== 'noise') {
       throw new EdictError(ErrorCode.InvalidOption, `generate: latents must be inverted (or noise), got stage "${params.stage}"`);
     }
-    if (params.method !== 'edict' && params.method !== 'ddim') {
+    if (params.method === null || params.method === 'sdedit') {
       throw new EdictError(ErrorCode.InvalidOption, `generate: cannot continue latents of method ${params.method}`);
     }
     const prompts = list(o.prompt);
@@ -518,10 +535,23 @@ export class Edict {
     const mix = o.mix === undefined ? broadcast(latents.params.mix, batch, 'mix') : broadcast(list(o.mix), batch, 'generate: mix');
     const negativePrompt = o.negativePrompt ?? latents.params.negativePrompts[0] ?? DEFAULTS.negativePrompt;
     const edict = params.method === 'edict';
+    // EDICT, BDIA and BELM carry a pair; BDIA and BELM continue an inverted pair, or start from x alone.
+    const pair = params.method !== 'ddim';
     const result = await this.loop(
-      edict ? 'edict-generate' : 'ddim-generate',
-      { x: latents.x, y: edict ? latents.y : undefined, shape: latents.shape },
-      { prompts: targetPrompts, negativePrompt, guidance, mix, steps: params.steps, executed: params.executed, leapfrog: params.leapfrog, isolate: o.isolate },
+      `${params.method}-generate`,
+      { x: latents.x, y: pair ? latents.y : undefined, shape: latents.shape },
+      {
+        prompts: targetPrompts,
+        negativePrompt,
+        guidance,
+        mix,
+        steps: params.steps,
+        executed: params.executed,
+        leapfrog: params.leapfrog,
+        isolate: o.isolate,
+        gamma: params.method === 'bdia' ? (params.gamma ?? DEFAULTS.gamma) : undefined,
+        pairStart: params.stage === 'inverted',
+      },
       session,
     );
     const generated = new Latents(result.x.data, result.y.data, latents.shape, {
@@ -651,7 +681,8 @@ export class Edict {
       const z = encoded.item(0).x;
       let maxAbs = 0;
       let squares = 0;
-      const pairs = o.method === 'ddim' ? [x] : [x, y];
+      // EDICT's y returns to the encoded latent too; BDIA's and BELM's y is x_1.
+      const pairs = (o.method ?? 'edict') === 'edict' ? [x, y] : [x];
       for (const values of pairs) {
         for (let i = 0; i < z.length; i++) {
           const d = Math.abs(values[i] - z[i]);
@@ -705,6 +736,7 @@ export class Edict {
         guidance: prompts.map(() => o.guidance ?? DEFAULTS.guidance),
         mix: prompts.map(() => o.mix ?? DEFAULTS.mix),
         leapfrog: o.leapfrog ?? DEFAULTS.leapfrog,
+        ...(o.method === 'bdia' ? { gamma: o.gamma ?? DEFAULTS.gamma } : {}),
         imageWidth: size.width,
         imageHeight: size.height,
         seed,

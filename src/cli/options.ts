@@ -106,7 +106,7 @@ function apiArg<T>(parse: (value: unknown) => T): (text: string) => T {
 export const deviceArg = apiArg(parseDevice);
 export const dtypeArg = apiArg(parseDtype);
 
-const methods = ['edict', 'ddim', 'sdedit'] as const;
+const methods = ['edict', 'ddim', 'sdedit', 'bdia', 'belm'] as const;
 
 /** A comma-separated list of methods (sweep). */
 export function methodListArg(text: string): Method[] {

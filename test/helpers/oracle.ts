@@ -98,6 +98,52 @@ export function makeOracle(run: OracleRun) {
     return out;
   }
 
+  interface Lvl {
+    t: number;
+    a: number;
+    s: number;
+  }
+  const level = (k: number): Lvl => {
+    const t = k >= 1 ? stepT(executed - k) : stepT(executed - 1) - ratio;
+    return { t, a: Math.sqrt(alphaBar(t)), s: Math.sqrt(1 - alphaBar(t)) };
+  };
+  // The DDIM map from level k to level j, eps taken at level k.
+  const ddimMap = (x: number, e: number, k: Lvl, j: Lvl) => (j.a / k.a) * x + (j.s - (k.s * j.a) / k.a) * e;
+  const steps2 = (below: Lvl, at: Lvl, above: Lvl) => ({
+    hk: at.s / at.a - below.s / below.a,
+    hk1: above.s / above.a - at.s / at.a,
+  });
+  type Rule = (other: Float64Array, x: Float64Array, e: Float64Array, below: Lvl, at: Lvl, above: Lvl) => Float64Array;
+  // Generation: from (x_n, x_{n-1}), or from x_n alone with a DDIM step first; returns x_0 and x_1.
+  function twoStep(xn: Float64Array, xn1: Float64Array | null, down: Rule) {
+    let upper = xn.slice();
+    let lower: Float64Array;
+    if (xn1) {
+      lower = xn1.slice();
+    } else {
+      const e = eps(xn, level(executed).t);
+      lower = xn.map((v, i) => ddimMap(v, e[i], level(executed), level(executed - 1)));
+    }
+    for (let k = executed - 1; k >= 1; k--) {
+      const next = down(upper, lower, eps(lower, level(k).t), level(k - 1), level(k), level(k + 1));
+      upper = lower;
+      lower = next;
+    }
+    return { x: lower, y: upper };
+  }
+  // Inversion: x_1 from x_0 by DDIM inversion's step, then up to (x_n, x_{n-1}).
+  function twoStepInvert(x0: Float64Array, up: Rule) {
+    let previous = x0.slice();
+    const e0 = eps(x0, level(1).t);
+    let current = x0.map((v, i) => ddimMap(v, e0[i], level(0), level(1)));
+    for (let k = 1; k <= executed - 1; k++) {
+      const next = up(previous, current, eps(current, level(k).t), level(k - 1), level(k), level(k + 1));
+      previous = current;
+      current = next;
+    }
+    return { x: current, y: previous };
+  }
+
   const step = (z: Float64Array, a: number, b: number, e: Float64Array) => z.map((v, i) => a * v + b * e[i]);
   const unstep = (z: Float64Array, a: number, b: number, e: Float64Array) => z.map((v, i) => (v - b * e[i]) / a);
   const mixOf = (i: number) => items[Math.floor(i / per)].mix;
@@ -156,6 +202,37 @@ export function makeOracle(run: OracleRun) {
         z = unstep(z, a, b, eps(z, t));
       }
       return z;
+    },
+    // BDIA and BELM (docs/algorithm.md): level k = 0 (clean) .. n (noisiest); level k >= 1 sits
+    // at the timestep of executed step n - k, level 0 one stride below level 1.
+    bdiaGenerate(xn: Float64Array, xn1: Float64Array | null, gamma: number) {
+      return twoStep(xn, xn1, (upper, x, e, below, at, above) =>
+        upper.map((u, i) => gamma * u - gamma * ddimMap(x[i], e[i], at, above) + ddimMap(x[i], e[i], at, below)),
+      );
+    },
+    bdiaInvert(x0: Float64Array, gamma: number) {
+      return twoStepInvert(x0, (lower, x, e, below, at, above) =>
+        lower.map((l, i) => (l - ddimMap(x[i], e[i], at, below)) / gamma + ddimMap(x[i], e[i], at, above)),
+      );
+    },
+    // BELM in xbar = x / a against lambda = s / a, as the paper writes it.
+    belmGenerate(xn: Float64Array, xn1: Float64Array | null) {
+      return twoStep(xn, xn1, (upper, x, e, below, at, above) => {
+        const { hk, hk1 } = steps2(below, at, above);
+        return upper.map((u, i) => {
+          const xbar = (hk ** 2 / hk1 ** 2) * (u / above.a) + ((hk1 ** 2 - hk ** 2) / hk1 ** 2) * (x[i] / at.a) - ((hk * (hk + hk1)) / hk1) * e[i];
+          return below.a * xbar;
+        });
+      });
+    },
+    belmInvert(x0: Float64Array) {
+      return twoStepInvert(x0, (lower, x, e, below, at, above) => {
+        const { hk, hk1 } = steps2(below, at, above);
+        return lower.map((l, i) => {
+          const xbar = (l / below.a - ((hk1 ** 2 - hk ** 2) / hk1 ** 2) * (x[i] / at.a) + ((hk * (hk + hk1)) / hk1) * e[i]) * (hk1 ** 2 / hk ** 2);
+          return above.a * xbar;
+        });
+      });
     },
     noiseToStart(z0: Float64Array, noise: Float64Array) {
       const ab = alphaBar(stepT(0));
