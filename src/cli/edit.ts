@@ -45,7 +45,7 @@ export function registerEdit(program: Command): void {
     .addOption(new Option('--source <prompt>', 'a prompt that describes the input').argParser(promptArg).makeOptionMandatory())
     .addOption(new Option('--target <prompt>', 'a prompt for the result (repeatable)').argParser(collectPrompt).makeOptionMandatory())
     .addOption(new Option('-o, --output <path>', 'output image, or a pattern with {i} / {target}').makeOptionMandatory());
-  addSamplingOptions(command, ['edict', 'ddim', 'sdedit']);
+  addSamplingOptions(command, ['edict', 'ddim', 'sdedit', 'bdia', 'belm']);
   addImageOptions(command);
   command
     .option('--both', 'EDICT: also write the decoded y latent of each pair (OUT-y.png)')

@@ -92,7 +92,7 @@ export function registerInvert(program: Command): void {
     .argument('<inputs...>', 'images, latents files, folders or globs')
     .addOption(new Option('--prompt <prompt>', 'a prompt that describes the inputs').argParser(promptArg).makeOptionMandatory())
     .addOption(new Option('-o, --output <path>', 'the latents file, or the output folder for a collection').makeOptionMandatory());
-  addSamplingOptions(command, ['edict', 'ddim']);
+  addSamplingOptions(command, ['edict', 'ddim', 'bdia', 'belm']);
   addImageOptions(command);
   command
     .addOption(new Option('--batch <n>', 'images per inversion call (same-size images only)').argParser(positiveIntArg(256)).default(8))
@@ -132,7 +132,7 @@ export function registerInvert(program: Command): void {
         const edict = await run.load(o.size);
         const options = {
           ...samplingOptions(o),
-          method: o.method as 'edict' | 'ddim',
+          method: o.method as 'edict' | 'ddim' | 'bdia' | 'belm',
           prompt: o.prompt,
           size: o.size,
           seed: o.seed,

@@ -31,7 +31,7 @@ function toNumber(text: string): number {
   return Number(text);
 }
 
-type NumberField = 'steps' | 'strength' | 'guidance' | 'mix' | 'seed';
+type NumberField = 'steps' | 'strength' | 'guidance' | 'mix' | 'gamma' | 'seed';
 
 /** A parser for one number, checked with the API's rule for `field`. */
 export function numberArg(field: NumberField): (text: string) => number {
@@ -157,6 +157,7 @@ export function addSamplingOptions(command: Command, methodChoices: readonly Met
     )
     .addOption(new Option('--guidance <g>', 'classifier-free guidance scale (1: conditional pass alone)').argParser(numberArg('guidance')).default(DEFAULTS.guidance))
     .addOption(new Option('--mix <p>', 'EDICT mixing weight p, in (0, 1]').argParser(numberArg('mix')).default(DEFAULTS.mix))
+    .addOption(new Option('--gamma <g>', 'BDIA: weight of the latent two levels back, in (0, 1]').argParser(numberArg('gamma')).default(DEFAULTS.gamma))
     .option('--no-leapfrog', 'EDICT: keep the same update order on every step')
     .addOption(new Option('--negative <prompt>', 'the unconditional (negative) prompt').default(DEFAULTS.negativePrompt, '""'))
     .addOption(new Option('--method <name>', 'inversion method').choices(methodChoices).default(DEFAULTS.method));
@@ -178,6 +179,7 @@ export interface SamplingValues {
   strength: number;
   guidance: number;
   mix: number;
+  gamma: number;
   leapfrog: boolean;
   negative: string;
   method: Method;
@@ -210,10 +212,11 @@ export function samplingOptions(o: SamplingValues): {
   strength: number;
   guidance: number;
   mix: number;
+  gamma: number;
   leapfrog: boolean;
   negativePrompt: string;
 } {
-  return { steps: o.steps, strength: o.strength, guidance: o.guidance, mix: o.mix, leapfrog: o.leapfrog, negativePrompt: o.negative };
+  return { steps: o.steps, strength: o.strength, guidance: o.guidance, mix: o.mix, gamma: o.gamma, leapfrog: o.leapfrog, negativePrompt: o.negative };
 }
 
 /** Checks that an image output path (or pattern) has an image extension, or is a device or FIFO (PNG). */

@@ -46,7 +46,7 @@ export function registerReconstruct(program: Command): void {
     .addOption(new Option('--prompt <prompt>', 'a prompt that describes the image').argParser(promptArg).makeOptionMandatory())
     .option('-o, --output <path>', 'also write the reconstructed image')
     .option('--allow-model-mismatch', 'use an encoded latents file that another model made (refused by default: ERR_MODEL_MISMATCH)');
-  addSamplingOptions(command, ['edict', 'ddim']);
+  addSamplingOptions(command, ['edict', 'ddim', 'bdia', 'belm']);
   addImageOptions(command, { sample: false });
   command
     .addHelpText(
@@ -65,7 +65,7 @@ export function registerReconstruct(program: Command): void {
         const edict = await run.load(o.size);
         const r = await edict.reconstruct(input, {
           ...samplingOptions(o),
-          method: o.method as 'edict' | 'ddim',
+          method: o.method as 'edict' | 'ddim' | 'bdia' | 'belm',
           prompt: o.prompt,
           size: o.size,
           seed: o.seed,

@@ -31,6 +31,7 @@ import {
   collectPrompt,
   examples,
   methodListArg,
+  numberArg,
   numberListArg,
   positiveIntArg,
   promptArg,
@@ -46,6 +47,7 @@ interface SweepValues extends ImageValues {
   strength: number[];
   guidance: number[];
   mix: number[];
+  gamma: number;
   method: Method[];
   leapfrog: boolean;
   negative: string;
@@ -209,7 +211,7 @@ interface GroupOutput {
 /** EDICT / DDIM: one inversion of all cells, one generation of cells x targets, one round trip. */
 async function runInversionGroup(run: Run, edict: Edict, encoded: Latents, cells: Cell[], o: SweepValues, id: number): Promise<GroupOutput> {
   const [first] = cells;
-  const method = first.method as 'edict' | 'ddim';
+  const method = first.method as 'edict' | 'ddim' | 'bdia' | 'belm';
   const n = cells.length;
   const targets = o.target;
   let started = performance.now();
@@ -221,6 +223,7 @@ async function runInversionGroup(run: Run, edict: Edict, encoded: Latents, cells
     guidance: cells.map((c) => c.guidance),
     mix: cells.map((c) => c.mix ?? DEFAULTS.mix),
     leapfrog: o.leapfrog,
+    gamma: o.gamma,
     negativePrompt: o.negative,
     ...run.call(),
   });
@@ -248,7 +251,7 @@ async function runInversionGroup(run: Run, edict: Edict, encoded: Latents, cells
       invertSeconds,
       generateSeconds,
       roundTripSeconds,
-      // The inversion runs the same UNet calls per step as generation: 2 for EDICT, 1 for DDIM.
+      // The inversion's UNet calls per step: 2 for EDICT, 1 for DDIM, BDIA and BELM.
       unetCalls: generated.timings.unetCalls + roundTrip.timings.unetCalls + (method === 'edict' ? 2 : 1) * first.executed,
     },
     cells: cells.map((_, c) => ({
@@ -315,7 +318,8 @@ export function registerSweep(program: Command): void {
     .addOption(listOption('--strength <list>', 'fractions of the schedule run, in (0, 1]', 'strength', DEFAULTS.strength))
     .addOption(listOption('--guidance <list>', 'guidance scales', 'guidance', DEFAULTS.guidance))
     .addOption(listOption('--mix <list>', 'EDICT mixing weights, in (0, 1]', 'mix', DEFAULTS.mix))
-    .addOption(new Option('--method <list>', 'methods: edict, ddim, sdedit (comma-separated)').argParser(methodListArg).default(['edict'], 'edict'))
+    .addOption(new Option('--method <list>', 'methods: edict, ddim, sdedit, bdia, belm (comma-separated)').argParser(methodListArg).default(['edict'], 'edict'))
+    .addOption(new Option('--gamma <g>', 'BDIA: weight of the latent two levels back, in (0, 1]').argParser(numberArg('gamma')).default(DEFAULTS.gamma))
     .option('--no-leapfrog', 'EDICT: keep the same update order on every step')
     .addOption(new Option('--negative <prompt>', 'the unconditional (negative) prompt').default('', '""'));
   addImageOptions(command);
@@ -448,7 +452,7 @@ async function sweep(run: Run, image: string, o: SweepValues): Promise<void> {
       negativePrompt: o.negative,
       leapfrog: o.leapfrog,
       seed: o.seed,
-      grid: { method: o.method, steps: o.steps, strength: o.strength, guidance: o.guidance, mix: o.mix },
+      grid: { method: o.method, steps: o.steps, strength: o.strength, guidance: o.guidance, mix: o.mix, gamma: o.gamma },
       cells: results,
       groups: groupResults,
       files: { csv: 'results.csv', contactSheet: 'contact-sheet.png', images: 'images/' },
