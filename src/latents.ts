@@ -10,6 +10,7 @@ import { EdictError, ErrorCode } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { describeIssue } from './manifest.js';
 import { gamma, guidance, mix, seed, steps, strength } from './options.js';
+import { provenanceSchema } from './provenance.js';
 import { decodeSafeTensors, encodeSafeTensors, readSafeTensorsFile } from './safetensors.js';
 
 export type LatentShape = [batch: number, channels: number, height: number, width: number];
@@ -24,6 +25,8 @@ const paramsSchema = z.object({
   /** encoded: scaled VAE latents; inverted: ready for generate(); generated: a result; noise: a sampling start. */
   stage: z.enum(['encoded', 'inverted', 'generated', 'noise']),
   method: z.enum(['edict', 'ddim', 'sdedit', 'bdia', 'belm']).nullable(),
+  /** What made inverted latents (src/provenance.ts); absent in latents built by hand or older files. */
+  provenance: provenanceSchema.optional(),
   /** BDIA's gamma (absent for the other methods). */
   gamma: gamma.optional(),
   /** Per item (or one for all): the prompt used (source prompt for inverted, target for generated). */

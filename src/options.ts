@@ -49,8 +49,11 @@ const call = {
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
   /** Per-step progress: {phase: encode | invert | generate | decode, step, total}. */
   onProgress: z.custom<(event: Progress) => void>((v) => typeof v === 'function', 'must be a function').optional(),
-  /** Receives this call's warnings (truncated prompts, unknown words; overrides the pipeline's). */
-  onWarning: z.custom<(message: string) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+  /**
+   * Receives this call's warnings with a code (truncated prompts, unknown words: EDICT_WARNING;
+   * a round trip that will not be exact: EDICT_INEXACT_ROUND_TRIP); overrides the pipeline's.
+   */
+  onWarning: z.custom<(message: string, code: string) => void>((v) => typeof v === 'function', 'must be a function').optional(),
   /** Rejects with ERR_TIMEOUT after this many milliseconds, queued or running (its work stops at the next UNet call). */
   timeoutMs: z.number().int('must be an integer').positive('must be > 0').max(2 ** 31 - 1).optional(),
   /** Queue priority, -100..100 (default 0): higher is served first; equal ones in order. */

@@ -47,6 +47,7 @@ import {
   type SampleOptions,
 } from './options.js';
 import { PromptTokenizer } from './prompts.js';
+import { inexactRoundTrip, INEXACT_ROUND_TRIP, packageVersion, type Provenance } from './provenance.js';
 import { Session, type Settings } from './session.js';
 
 /** The model shipped with the package (how it was trained: scripts/model/README.md). */
@@ -184,6 +185,7 @@ export class Edict {
       maxWorkPixels: o.maxWorkPixels ?? defaultMaxWorkPixels(manifest.image),
       stateDtype: o.stateDtype ?? 'float64',
       onWarning: o.onWarning,
+      libtorch: (await native(() => addon().info())).libtorch,
     };
     const { paths, latent, text, scheduler } = manifest;
     const handle = await native(() =>
@@ -502,7 +504,21 @@ export class Edict {
       mix,
       leapfrog,
       ...(gamma === undefined ? {} : { gamma }),
+      provenance: this.provenance(batch, o.isolate ?? false),
     });
+  }
+
+  /** The conditions a sampling call of `batch` items runs under now (src/provenance.ts). */
+  private provenance(batch: number, isolated: boolean): Provenance {
+    return {
+      package: packageVersion(),
+      libtorch: this.settings.libtorch,
+      dtype: this.settings.dtype,
+      device: this.settings.device,
+      threads: this.settings.threads,
+      isolated,
+      batch,
+    };
   }
 
   private async generateLatents(
@@ -534,6 +550,12 @@ export class Edict {
     const guidance = o.guidance === undefined ? broadcast(latents.params.guidance, batch, 'guidance') : broadcast(list(o.guidance), batch, 'generate: guidance');
     const mix = o.mix === undefined ? broadcast(latents.params.mix, batch, 'mix') : broadcast(list(o.mix), batch, 'generate: mix');
     const negativePrompt = o.negativePrompt ?? latents.params.negativePrompts[0] ?? DEFAULTS.negativePrompt;
+    // Regenerating with the source prompt is a round trip: say when it cannot be exact.
+    const made = params.provenance;
+    if (params.stage === 'inverted' && made && targetPrompts.some((p, i) => p === (params.prompts[i] ?? params.prompts[0]))) {
+      const reason = inexactRoundTrip(made, this.provenance(batch, o.isolate ?? false));
+      if (reason) session.warn(reason, INEXACT_ROUND_TRIP);
+    }
     const edict = params.method === 'edict';
     // EDICT, BDIA and BELM carry a pair; BDIA and BELM continue an inverted pair, or start from x alone.
     const pair = params.method !== 'ddim';
@@ -558,6 +580,7 @@ export class Edict {
       ...latents.params,
       model: this.manifest.name,
       modelFingerprint: this.fingerprint,
+      provenance: this.provenance(batch, o.isolate ?? false),
       stage: 'generated',
       prompts: targetPrompts,
       negativePrompts: targetPrompts.map(() => negativePrompt),

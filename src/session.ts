@@ -16,7 +16,9 @@ export interface Settings {
   /** The largest working size, width x height (src/limits.ts). */
   maxWorkPixels: number;
   stateDtype: 'float64' | 'float32';
-  onWarning?: (message: string) => void;
+  onWarning?: (message: string, code: string) => void;
+  /** libtorch's version, for latents provenance. */
+  libtorch: string;
 }
 
 /** One user call: its cancel token, progress, warnings and timings. */
@@ -82,12 +84,12 @@ export class Session {
   }
 
   /** Reports a warning once per call (a prompt is tokenized for inversion and generation alike). */
-  warn(message: string): void {
+  warn(message: string, code = 'EDICT_WARNING'): void {
     if (this.warnings.includes(message)) return;
     this.warnings.push(message);
     const sink = this.call.onWarning ?? this.settings.onWarning;
-    if (sink) sink(message);
-    else process.emitWarning(message, { code: 'EDICT_WARNING' });
+    if (sink) sink(message, code);
+    else process.emitWarning(message, { code });
   }
 
   /**
