@@ -16,7 +16,7 @@ import { cliPath, ensureBuilt } from './cli-helpers.js';
 import { repoRoot, tempDir } from './helpers/fixtures.js';
 
 const SD_MARK = '# needs an exported SD model';
-const COMMANDS = ['edit', 'encode', 'invert', 'generate', 'reconstruct', 'sweep', 'info', 'demo'];
+const COMMANDS = ['edit', 'encode', 'invert', 'generate', 'reconstruct', 'sweep', 'info', 'demo', 'precision'];
 
 /** The `edict ...` lines of a Markdown file's sh blocks. */
 function markdownExamples(file: string): string[] {

@@ -21,6 +21,7 @@ import { registerInvert } from './invert.js';
 import { deviceArg, dtypeArg, examples, maxWorkPixelsArg, threadsArg } from './options.js';
 import { jsonLine, removePendingFiles } from './output.js';
 import { PROGRESS_MODES } from './progress.js';
+import { registerPrecision } from './precision.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerSweep } from './sweep.js';
 
@@ -87,6 +88,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
   registerSweep(program);
   registerInfo(program);
   registerDemo(program);
+  registerPrecision(program);
   return program;
 }
 
