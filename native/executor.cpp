@@ -5,6 +5,7 @@
 
 #include "addon.h"
 #include "pipeline.h"
+#include "tensors.h"
 #include "threads.h"
 
 namespace edict {
@@ -27,6 +28,8 @@ struct ProgressEvent {
   std::string phase;
   int step;
   int total;
+  int64_t t;
+  at::Tensor x, y;  // host float64, or undefined
 };
 
 void NoOp(const Napi::CallbackInfo&) {}
@@ -53,9 +56,10 @@ void JobContext::ThrowIfCancelled() const {
   }
 }
 
-void JobContext::Report(const std::string& phase, int step, int total) const {
+void JobContext::Report(const std::string& phase, int step, int total, int64_t t, at::Tensor x,
+                        at::Tensor y) const {
   if (progress_ == nullptr) return;
-  auto* event = new ProgressEvent{phase, step, total};
+  auto* event = new ProgressEvent{phase, step, total, t, std::move(x), std::move(y)};
   napi_status status = progress_->NonBlockingCall(
       event, [](Napi::Env env, Napi::Function callback, ProgressEvent* e) {
         std::unique_ptr<ProgressEvent> owned(e);
@@ -64,6 +68,9 @@ void JobContext::Report(const std::string& phase, int step, int total) const {
         payload.Set("phase", e->phase);
         payload.Set("step", e->step);
         payload.Set("total", e->total);
+        if (e->t >= 0) payload.Set("t", static_cast<double>(e->t));
+        if (e->x.defined()) payload.Set("x", TensorToJs(env, e->x));
+        if (e->y.defined()) payload.Set("y", TensorToJs(env, e->y));
         try {
           callback.Call({payload});
         } catch (const Napi::Error&) {

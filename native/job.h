@@ -2,6 +2,7 @@
 // and (for sampling loops) the hand-over of its items to the step scheduler.
 #pragma once
 
+#include <ATen/ATen.h>
 #include <napi.h>
 
 #include <atomic>
@@ -35,8 +36,12 @@ class JobContext {
   bool Cancelled() const { return cancel_ && cancel_->cancelled.load(); }
   // Throws ERR_CANCELLED (or ERR_TIMEOUT) when the job was cancelled.
   void ThrowIfCancelled() const;
-  // Sends {phase, step, total} to the job's onProgress callback, if any; never blocks.
-  void Report(const std::string& phase, int step, int total) const;
+  // Sends {phase, step, total} to the job's onProgress callback, if any; never blocks. A
+  // sampling loop adds the step's timestep t and, when asked for, host copies of the current
+  // latents x and y (float64).
+  void Report(const std::string& phase, int step, int total, int64_t t = -1, at::Tensor x = {},
+              at::Tensor y = {}) const;
+  bool ReportsProgress() const { return progress_ != nullptr; }
   const CancelFlag& cancel() const { return cancel_; }
 
   // A sampling-loop job hands its items to the step scheduler instead of running them: the

@@ -126,6 +126,7 @@ LoopRequest LoopRequest::FromJs(const Napi::Object& object) {
   if (HasField(object, "isolate")) request.isolate = GetBool(object, "isolate");
   if (HasField(object, "gamma")) request.gamma = GetNumber(object, "gamma");
   if (HasField(object, "pairStart")) request.pairStart = GetBool(object, "pairStart");
+  if (HasField(object, "stepLatents")) request.stepLatents = GetBool(object, "stepLatents");
   if (!(request.gamma > 0 && request.gamma <= 1)) Invalid("gamma must be in (0, 1], got " + std::to_string(request.gamma));
 
   const SamplerKind* kind = FindSamplerKind(request.kind);
@@ -268,6 +269,7 @@ std::unique_ptr<LoopCall> PipelineState::StartLoop(const std::shared_ptr<const P
   call->pipeline = self;
   call->kind = kind;
   call->isolate = request.isolate;
+  call->stepLatents = request.stepLatents;
   call->stateDtype = state;
   call->ctx = ctx;
   const auto guidance = request.guidance.accessor<double, 1>();

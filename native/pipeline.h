@@ -56,6 +56,7 @@ struct LoopRequest {
   bool isolate = false;  // share UNet calls only among its own items
   double gamma = 1.0;    // BDIA
   bool pairStart = true; // BDIA/BELM generation: x and y are an inverted pair (else x alone)
+  bool stepLatents = false; // progress events carry host copies of x and y (onStep)
 
   static LoopRequest FromJs(const Napi::Object& object);
 };

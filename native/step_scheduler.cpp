@@ -16,6 +16,17 @@ namespace {
 
 using Member = std::pair<LoopCall*, size_t>;  // a call and one of its items
 
+// Host float64 copies of a call's current latents, [B, C, h, w] each (onStep's latents).
+void CopyLatents(const LoopCall& call, at::Tensor& x, at::Tensor& y) {
+  std::vector<at::Tensor> xs, ys;
+  for (const LoopItem& item : call.items) {
+    xs.push_back(item.sampler->X());
+    ys.push_back(item.sampler->Y());
+  }
+  x = at::cat(xs).to(at::kCPU, at::kDouble).contiguous();
+  y = at::cat(ys).to(at::kCPU, at::kDouble).contiguous();
+}
+
 void CountEnd(const EndedCall& end) {
   const std::string code = end.failed ? end.error.code : "";
   end.call->pipeline->counters().Update([&](PipelineCounters& c) {
@@ -100,6 +111,7 @@ void StepScheduler::RunBatch(const PipelineState& pipeline, const std::vector<Me
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     for (int64_t k = 0; k < n; ++k) {
       const auto& [call, index] = members[k];
+      if (index == 0) call->lastT = batch.t[k];
       call->items[index].sampler->Consume(eps.narrow(0, k, 1));
     }
     std::vector<LoopCall*> seen;
@@ -218,14 +230,21 @@ std::vector<EndedCall> StepScheduler::Round() {
       }
     } else {
       const int steps = call->StepsDone();
-      if (steps > call->reported) {
+      if (steps > call->reported && call->ctx.ReportsProgress()) {
         call->reported = steps;
-        call->ctx.Report(call->kind->phase, steps, call->items.front().sampler->Steps());
+        at::Tensor x, y;
+        if (call->stepLatents) CopyLatents(*call, x, y);
+        call->ctx.Report(call->kind->phase, steps, call->items.front().sampler->Steps(), call->lastT, x, y);
       }
       ++it;
       continue;
     }
-    if (!end.failed) end.call->ctx.Report(end.call->kind->phase, end.call->items.front().sampler->Steps(), end.call->items.front().sampler->Steps());
+    if (!end.failed && end.call->ctx.ReportsProgress()) {
+      at::Tensor x, y;
+      if (end.call->stepLatents) CopyLatents(*end.call, x, y);
+      const int total = end.call->items.front().sampler->Steps();
+      end.call->ctx.Report(end.call->kind->phase, total, total, end.call->lastT, x, y);
+    }
     CountEnd(end);
     ended.push_back(std::move(end));
     it = active_.erase(it);

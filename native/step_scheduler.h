@@ -43,6 +43,8 @@ struct LoopCall {
   int unetCalls = 0;      // UNet calls that included its items
   double unetSeconds = 0; // their wall time
   int rounds = 0;
+  int64_t lastT = -1;        // the timestep its first item last evaluated at (progress)
+  bool stepLatents = false;  // send host copies of x and y with each step's progress
   void* owner = nullptr;  // the executor's task
   // Builds the call's result once every item is done (may throw: the call then fails).
   std::function<void(LoopCall&)> finish;

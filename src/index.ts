@@ -24,7 +24,7 @@ export {
 export { Latents, type LatentParams, type LatentShape } from './latents.js';
 export { RgbImage, psnr, type ImageInput, type RawPixels, type SizePolicy } from './image.js';
 export { loadManifest, type ModelManifest } from './manifest.js';
-export { DEFAULTS, type Progress } from './options.js';
+export { DEFAULTS, type Progress, type StepEvent } from './options.js';
 export { gaussianNoise } from './noise.js';
 export { TorchModule, type LoadModuleOptions } from './torch-module.js';
 export { runtimeInfo, type RuntimeInfo } from './runtime-info.js';

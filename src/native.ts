@@ -149,6 +149,8 @@ export interface NativeLoopRequest {
   isolate?: boolean;
   /** BDIA's gamma. */
   gamma?: number;
+  /** Progress events carry host copies of x and y (onStep). */
+  stepLatents?: boolean;
   /** BDIA/BELM generation: x and y are an inverted pair (x_n, x_{n-1}); false: x alone. */
   pairStart?: boolean;
 }

@@ -17,6 +17,19 @@ export interface Progress {
   total: number;
 }
 
+/** What onStep receives after each step of a sampling loop. */
+export interface StepEvent {
+  phase: 'invert' | 'generate';
+  /** Steps done (1-based) of `total`. */
+  step: number;
+  total: number;
+  /** The timestep the step evaluated the UNet at. */
+  t: number;
+  /** With stepLatents: copies of the current latents, [B, C, h, w] float64 (EDICT: x and y). */
+  x?: Float64Array;
+  y?: Float64Array;
+}
+
 export const DEFAULTS = {
   steps: 50,
   strength: 0.8,
@@ -56,6 +69,10 @@ const call = {
   onWarning: z.custom<(message: string, code: string) => void>((v) => typeof v === 'function', 'must be a function').optional(),
   /** Rejects with ERR_TIMEOUT after this many milliseconds, queued or running (its work stops at the next UNet call). */
   timeoutMs: z.number().int('must be an integer').positive('must be > 0').max(2 ** 31 - 1).optional(),
+  /** After each step of a sampling loop: the step, its timestep and (with stepLatents) the latents. Costs nothing when not set. */
+  onStep: z.custom<(event: StepEvent) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+  /** onStep also receives copies of the current latents (one host copy per step). */
+  stepLatents: z.boolean({ error: 'must be a boolean' }).optional(),
   /** Queue priority, -100..100 (default 0): higher is served first; equal ones in order. */
   priority: z.number().int('must be an integer').min(-100, 'must be >= -100').max(100, 'must be <= 100').optional(),
 };

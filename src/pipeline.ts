@@ -435,6 +435,7 @@ export class Edict {
       leapfrog: settings.leapfrog,
       stateDtype: this.settings.stateDtype,
       isolate: settings.isolate ?? false,
+      stepLatents: session.stepLatents,
       ...(settings.gamma === undefined ? {} : { gamma: settings.gamma }),
       ...(settings.pairStart === undefined ? {} : { pairStart: settings.pairStart }),
     };

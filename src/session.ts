@@ -5,7 +5,14 @@
 import type { Device, Dtype } from './devices.js';
 import { EdictError, ErrorCode, native } from './errors.js';
 import { addon, type NativeJobOptions, type NativeJobTiming, type NativeLoopResult } from './native.js';
-import type { Progress } from './options.js';
+import type { Progress, StepEvent } from './options.js';
+
+/** What a sampling loop's progress event adds (native/job.h). */
+interface NativeStepFields {
+  t?: number;
+  x?: { data: Float64Array; shape: number[] };
+  y?: { data: Float64Array; shape: number[] };
+}
 import type { CallOptions, Timings } from './pipeline.js';
 
 export interface Settings {
@@ -38,6 +45,7 @@ export class Session {
   readonly options: NativeJobOptions;
   private readonly started = performance.now();
   private progressFailed = false;
+  private stepFailed = false;
   private timedOut = false;
   private readonly timer?: NodeJS.Timeout;
 
@@ -52,7 +60,8 @@ export class Session {
       threads: settings.threads,
       priority: call.priority ?? 0,
       cancelToken: token,
-      onProgress: call.onProgress ? (e) => this.progress(e) : undefined,
+      // The addon reports steps only when someone listens: each report wakes the JS thread.
+      onProgress: call.onProgress || call.onStep ? (e) => this.progress(e as Progress & NativeStepFields) : undefined,
     };
     call.signal?.addEventListener('abort', this.abort, { once: true });
     if (call.timeoutMs !== undefined) {
@@ -73,14 +82,29 @@ export class Session {
       : new EdictError(ErrorCode.Cancelled, 'the operation was cancelled');
   }
 
-  progress(event: Progress): void {
-    if (!this.call.onProgress || this.progressFailed) return;
-    try {
-      this.call.onProgress(event);
-    } catch (error) {
-      this.progressFailed = true;
-      this.warn(`onProgress threw and will not be called again in this call: ${(error as Error).message}`);
+  progress(event: Progress & NativeStepFields): void {
+    const { t, x, y, ...progress } = event;
+    if (this.call.onProgress && !this.progressFailed) {
+      try {
+        this.call.onProgress(progress);
+      } catch (error) {
+        this.progressFailed = true;
+        this.warn(`onProgress threw and will not be called again in this call: ${(error as Error).message}`);
+      }
     }
+    if (this.call.onStep && !this.stepFailed && t !== undefined) {
+      try {
+        this.call.onStep({ ...(progress as Omit<StepEvent, 't'>), t, ...(x ? { x: x.data, y: y?.data } : {}) });
+      } catch (error) {
+        this.stepFailed = true;
+        this.warn(`onStep threw and will not be called again in this call: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Whether the loops should send copies of their latents with each step. */
+  get stepLatents(): boolean {
+    return Boolean(this.call.onStep && this.call.stepLatents);
   }
 
   /** Reports a warning once per call (a prompt is tokenized for inversion and generation alike). */

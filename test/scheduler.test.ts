@@ -49,7 +49,7 @@ async function alone(edict: Edict) {
 describe('the sampler registry', () => {
   it('lists every loop kind the API routes to, with what each needs', () => {
     const kinds = addon().samplers;
-    expect(kinds.map((k) => k.name).sort()).toEqual(['ddim-generate', 'ddim-invert', 'edict-generate', 'edict-invert', 'sdedit']);
+    expect(kinds.map((k) => k.name).sort()).toEqual(['bdia-generate', 'bdia-invert', 'belm-generate', 'belm-invert', 'ddim-generate', 'ddim-invert', 'edict-generate', 'edict-invert', 'sdedit']);
     expect(kinds.find((k) => k.name === 'edict-invert')).toEqual({ name: 'edict-invert', phase: 'invert', pair: true, noise: false });
     expect(kinds.find((k) => k.name === 'sdedit')).toMatchObject({ pair: false, noise: true });
   });
