@@ -23,6 +23,7 @@ import { jsonLine, removePendingFiles } from './output.js';
 import { PROGRESS_MODES } from './progress.js';
 import { registerPrecision } from './precision.js';
 import { registerReconstruct } from './reconstruct.js';
+import { registerServe } from './serve.js';
 import { registerSweep } from './sweep.js';
 
 function version(): string {
@@ -89,6 +90,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
   registerInfo(program);
   registerDemo(program);
   registerPrecision(program);
+  registerServe(program);
   return program;
 }
 
