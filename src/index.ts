@@ -23,6 +23,7 @@ export {
 } from './pipeline.js';
 export { Latents, type LatentParams, type LatentShape } from './latents.js';
 export { RgbImage, psnr, type ImageInput, type RawPixels, type SizePolicy } from './image.js';
+export { backgroundPsnr, backgroundSsim, msSsim, msSsimScales, ssim, type MetricImage, type MsSsimOptions } from './metrics.js';
 export { loadManifest, type ModelManifest } from './manifest.js';
 export { DEFAULTS, type Progress, type StepEvent } from './options.js';
 export { gaussianNoise } from './noise.js';

@@ -10,6 +10,7 @@ import { defaultThreads, parseDevice, parseDtypeOn, type Device, type Dtype } fr
 import { EdictError, ErrorCode, native, toEdictError } from './errors.js';
 import { psnr, readImage, RgbImage, targetSize, type ImageInput, type SizePolicy } from './image.js';
 import { Latents, type LatentParams, type LatentShape } from './latents.js';
+import { ssimOrNaN, standardMsSsim } from './metrics.js';
 import { checkWorkSize, DEFAULT_MAX_PIXELS, defaultMaxWorkPixels } from './limits.js';
 import { modelFingerprint } from './fingerprint.js';
 import { loadManifest, type ModelManifest } from './manifest.js';
@@ -119,6 +120,15 @@ export interface ReconstructResult {
   vaePsnr: number;
   /** PSNR of the reconstruction against the VAE round trip (Infinity when identical). */
   roundTripPsnr: number;
+  /** SSIM of the reconstruction against the input pixels (src/metrics.ts: Wang et al. 2004, 11x11 Gaussian window; NaN under 11 px). */
+  ssim: number;
+  /** SSIM of the VAE round trip alone against the input: the ceiling. */
+  vaeSsim: number;
+  /**
+   * The standard five-scale MS-SSIM of the reconstruction against the input; null when the
+   * shorter side is under 176 px, as the bundled model's 32x32 (see `msSsim`).
+   */
+  msSsim: number | null;
   input: RgbImage;
   image: RgbImage;
   vaeImage: RgbImage;
@@ -722,6 +732,9 @@ export class Edict {
         pixelPsnr: psnr(image_.data, input.data),
         vaePsnr: psnr(vaeImage.data, input.data),
         roundTripPsnr: psnr(image_.data, vaeImage.data),
+        ssim: ssimOrNaN(image_, input),
+        vaeSsim: ssimOrNaN(vaeImage, input),
+        msSsim: standardMsSsim(image_, input),
         input,
         image: image_,
         vaeImage,

@@ -176,8 +176,12 @@ describe('sweep', () => {
       for (const t of cell.targets) {
         expect(t.psnrToInput).toBeGreaterThan(0);
         expect(t.meanAbsErrorToInput).toBeGreaterThan(0);
+        expect(t.ssimToInput).toBeGreaterThan(-1);
+        expect(t.ssimToInput).toBeLessThan(1);
+        expect(t.msSsimToInput).toBeNull(); // 32x32: the standard five scales need 176 px
         expect(existsSync(join(out, t.image))).toBe(true);
       }
+      expect(cell.roundTrip.ssimToInput).toBeGreaterThan(0);
       expect(existsSync(join(out, cell.roundTrip.image))).toBe(true);
       expect(cell.timings.secondsPerCell).toBeGreaterThan(0);
       if (cell.method === 'edict') expect(cell.roundTrip.latentMaxAbsError).toBeLessThanOrEqual(1e-12);
@@ -187,10 +191,16 @@ describe('sweep', () => {
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
     const header = csv[0].split(',');
     expect(header).toEqual(expect.arrayContaining(['cell', 'method', 'strength', 'guidance', 'mix', 'target', 'psnr_to_input', 'mae_to_input', 'latent_max_abs_error', 'invert_seconds']));
+    // The SSIM columns come after the original ones, so that readers by position keep working.
+    expect(header.slice(-4)).toEqual(['ssim_to_input', 'ms_ssim_to_input', 'roundtrip_ssim_to_input', 'roundtrip_ms_ssim_to_input']);
     expect(csv).toHaveLength(1 + 12 * targets.length);
     const rows = csv.slice(1).map((line) => Object.fromEntries(line.split(',').map((v, i) => [header[i], v])));
     expect(new Set(rows.map((row) => row.cell)).size).toBe(12);
-    for (const row of rows) expect(Number(row.psnr_to_input)).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(Number(row.psnr_to_input)).toBeGreaterThan(0);
+      expect(Math.abs(Number(row.ssim_to_input))).toBeLessThan(1);
+      expect(row.ms_ssim_to_input).toBe('');
+    }
 
     // The contact sheet: input + 2 targets + round trip columns, 12 rows, images scaled 2x.
     const sheet = await sharp(join(out, 'contact-sheet.png')).metadata();

@@ -219,6 +219,14 @@ describe('encode, reconstruct, info', () => {
     expect(record.pixelPsnr).toBeGreaterThan(5);
     expect(record.vaePsnr).toBeCloseTo(record.pixelPsnr, 6);
     expect(record.roundTripPsnr).toBe('Infinity'); // identical to the VAE round trip
+    // SSIM as PSNR: the reconstruction is the VAE round trip, so both SSIMs agree; the standard
+    // five-scale MS-SSIM needs 176 px, so a 32x32 image has none.
+    expect(record.ssim).toBeGreaterThan(0);
+    expect(record.ssim).toBeLessThanOrEqual(1);
+    expect(record.vaeSsim).toBe(record.ssim);
+    expect(record.msSsim).toBeNull();
+    expect(human.stdout).toMatch(/SSIM vs input\s+\d\.\d{4}\s+\(the VAE alone: \d\.\d{4}\)/);
+    expect(human.stdout).toMatch(/MS-SSIM vs input\s+n\/a \(the standard 5 scales need 176 px; the image is 32x32\)/);
 
     const ddim = await runCli([...model, '--json', 'reconstruct', image, '--prompt', 'a red square', '--steps', '12', '--method', 'ddim']);
     expect(jsonLines(ddim.stdout)[0].latentMaxAbsError).toBeGreaterThan(1e-6);

@@ -1,19 +1,24 @@
 /** Measures the CLI reports: pixel distances between images and latent round-trip errors. */
 import { psnr, type RgbImage } from '../image.js';
 import type { Latents } from '../latents.js';
+import { ssimOrNaN, standardMsSsim } from '../metrics.js';
 
 export interface PixelDistance {
   /** PSNR in dB (Infinity when identical). */
   psnr: number;
   /** Mean absolute difference of the 8-bit channel values. */
   meanAbsError: number;
+  /** SSIM (src/metrics.ts; NaN under 11 px). */
+  ssim: number;
+  /** The standard five-scale MS-SSIM; null under 176 px on the shorter side (the bundled model's 32x32). */
+  msSsim: number | null;
 }
 
 export function pixelDistance(a: RgbImage, b: RgbImage): PixelDistance {
-  if (a.width !== b.width || a.height !== b.height) return { psnr: Number.NaN, meanAbsError: Number.NaN };
+  if (a.width !== b.width || a.height !== b.height) return { psnr: Number.NaN, meanAbsError: Number.NaN, ssim: Number.NaN, msSsim: null };
   let sum = 0;
   for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i] - b.data[i]);
-  return { psnr: psnr(a.data, b.data), meanAbsError: sum / a.data.length };
+  return { psnr: psnr(a.data, b.data), meanAbsError: sum / a.data.length, ssim: ssimOrNaN(a, b), msSsim: standardMsSsim(a, b) };
 }
 
 export interface LatentError {

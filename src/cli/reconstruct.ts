@@ -2,7 +2,7 @@
  * edict reconstruct IMAGE --prompt "..."
  * Inverts and regenerates with the same prompt and prints the measured round-trip errors:
  * latent max abs and RMS error, pixel PSNR against the input, and the VAE's own PSNR (the
- * ceiling of any reconstruction).
+ * ceiling of any reconstruction); SSIM likewise, and MS-SSIM where the standard five scales fit.
  */
 import { extname } from 'node:path';
 
@@ -39,8 +39,10 @@ export function registerReconstruct(program: Command): void {
       'Inverts IMAGE (or an encoded latents file) with --prompt and regenerates with the same ' +
         'prompt, then prints how far the result is from the start: the latent error (max abs and ' +
         'RMS over x and y), the PSNR of the reconstruction against the input, the PSNR of the VAE ' +
-        'round trip alone (the ceiling), and the PSNR of the reconstruction against the VAE round ' +
-        'trip. EDICT is exact to float64 rounding; DDIM inversion (--method ddim) drifts.',
+        'round trip alone (the ceiling), the PSNR of the reconstruction against the VAE round ' +
+        'trip, and SSIM against the input (and the VAE\'s), with the standard five-scale MS-SSIM ' +
+        'where the image has 176 px or more on its shorter side (null otherwise). EDICT is exact ' +
+        'to float64 rounding; DDIM inversion (--method ddim) drifts.',
     )
     .argument('<image>', 'an image, or an encoded latents file (.safetensors)')
     .addOption(new Option('--prompt <prompt>', 'a prompt that describes the image').argParser(promptArg).makeOptionMandatory())
@@ -98,6 +100,9 @@ export function registerReconstruct(program: Command): void {
           pixelPsnr: r.pixelPsnr,
           vaePsnr: r.vaePsnr,
           roundTripPsnr: r.roundTripPsnr,
+          ssim: r.ssim,
+          vaeSsim: r.vaeSsim,
+          msSsim: r.msSsim,
           timings: r.timings,
           warnings: r.warnings,
         });
@@ -110,6 +115,8 @@ export function registerReconstruct(program: Command): void {
             `  pixel PSNR vs input    ${db(r.pixelPsnr)}`,
             `  VAE PSNR vs input      ${db(r.vaePsnr)}  (the ceiling)`,
             `  PSNR vs VAE round trip ${db(r.roundTripPsnr)}`,
+            `  SSIM vs input          ${r.ssim.toFixed(4)}  (the VAE alone: ${r.vaeSsim.toFixed(4)})`,
+            `  MS-SSIM vs input       ${r.msSsim === null ? `n/a (the standard 5 scales need 176 px; the image is ${r.image.width}x${r.image.height})` : r.msSsim.toFixed(4)}`,
             `  time                   ${t.totalSeconds.toFixed(2)} s (${t.unetCalls} UNet calls)`,
             ...(o.output ? [`wrote ${o.output}`] : []),
           ].join('\n'),

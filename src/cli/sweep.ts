@@ -70,9 +70,20 @@ export interface CellResult {
     latentRmsError: number;
     psnrToInput: number;
     meanAbsErrorToInput: number;
+    /** SSIM to the input (src/metrics.ts); MS-SSIM only where the standard five scales fit (176 px), else null. */
+    ssimToInput: number;
+    msSsimToInput: number | null;
     image: string;
   };
-  targets: { index: number; target: string; image: string; psnrToInput: number; meanAbsErrorToInput: number }[];
+  targets: {
+    index: number;
+    target: string;
+    image: string;
+    psnrToInput: number;
+    meanAbsErrorToInput: number;
+    ssimToInput: number;
+    msSsimToInput: number | null;
+  }[];
   timings: { groupCells: number; invertSeconds: number; generateSeconds: number; roundTripSeconds: number; secondsPerCell: number };
 }
 
@@ -161,6 +172,11 @@ export const CSV_COLUMNS = [
   'generate_seconds',
   'roundtrip_seconds',
   'seconds_per_cell',
+  // Added after the columns above, so that readers by position keep working.
+  'ssim_to_input',
+  'ms_ssim_to_input',
+  'roundtrip_ssim_to_input',
+  'roundtrip_ms_ssim_to_input',
 ] as const;
 
 function toCsv(cells: CellResult[]): string {
@@ -191,6 +207,10 @@ function toCsv(cells: CellResult[]): string {
           c.timings.generateSeconds,
           c.timings.roundTripSeconds,
           c.timings.secondsPerCell,
+          t.ssimToInput,
+          t.msSsimToInput,
+          c.roundTrip.ssimToInput,
+          c.roundTrip.msSsimToInput,
         ]
           .map(csvField)
           .join(','),
@@ -303,9 +323,10 @@ export function registerSweep(program: Command): void {
     .summary('run a parameter grid: results.json, results.csv and a contact sheet')
     .description(
       'Edits IMAGE over a grid of settings (comma-separated lists) and measures every cell: the ' +
-        'pixel distance of each target to the input (PSNR, mean abs error) and the round trip ' +
+        'pixel distance of each target to the input (PSNR, mean abs error, SSIM, and the standard ' +
+        'five-scale MS-SSIM where the image has 176 px or more on its shorter side) and the round trip ' +
         '(regenerating with the source prompt: latent max abs and RMS error against the encoded ' +
-        'input, PSNR to the input). The cells sharing method, steps and strength run as one batched ' +
+        'input, PSNR and SSIM to the input). The cells sharing method, steps and strength run as one batched ' +
         'inversion and one batched generation over cells x targets; the round trip is one more batch ' +
         'over the cells, in the inversion\'s layout. --mix applies to EDICT only; SDEdit runs one ' +
         'batched edit per cell.',
@@ -390,7 +411,15 @@ async function sweep(run: Run, image: string, o: SweepValues): Promise<void> {
           const name = `${prefix}-${t + 1}-${slug(target)}.png`;
           await files.add(join(images, name), await encodeImageFor(name, result.images[t]));
           const d = pixelDistance(result.images[t], input);
-          targets.push({ index: t + 1, target, image: `images/${name}`, psnrToInput: d.psnr, meanAbsErrorToInput: d.meanAbsError });
+          targets.push({
+            index: t + 1,
+            target,
+            image: `images/${name}`,
+            psnrToInput: d.psnr,
+            meanAbsErrorToInput: d.meanAbsError,
+            ssimToInput: d.ssim,
+            msSsimToInput: d.msSsim,
+          });
         }
         const rt = pixelDistance(result.roundTrip, input);
         const cellResult: CellResult = {
@@ -401,6 +430,8 @@ async function sweep(run: Run, image: string, o: SweepValues): Promise<void> {
             latentRmsError: result.error.rms,
             psnrToInput: rt.psnr,
             meanAbsErrorToInput: rt.meanAbsError,
+            ssimToInput: rt.ssim,
+            msSsimToInput: rt.msSsim,
             image: `images/${roundTripName}`,
           },
           targets,
