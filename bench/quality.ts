@@ -6,13 +6,23 @@
  *   2. the model's own quality: fresh samples for held-out captions, how often they show the
  *      prompted object colour, shape, background colour and texture;
  *   3. edits of each kind (object colour, object shape, background colour, background texture)
- *      by EDICT, DDIM inversion and SDEdit at the paper's settings (50 steps, strength 0.8,
- *      guidance 3, mix 0.93), at strength 0.6 and at guidance 7.5: strict success,
- *      preservation (PSNR outside the change mask, beside the autoencoder's own round trip as
- *      the ceiling), fidelity (PSNR against the ground-truth edited render);
- *   4. round trips with the source prompt: EDICT's and DDIM inversion's latent error.
+ *      by EDICT, DDIM inversion, SDEdit, BDIA and BELM at the paper's settings (50 steps,
+ *      strength 0.8, guidance 3, mix 0.93; BDIA's gamma 0.96), at strength 0.6 and at guidance
+ *      7.5 (and, by name, guidance 2 and 1, and EDICT's mixing weight mixP): strict success;
+ *      preservation outside the change mask, beside the autoencoder's own round trip as the
+ *      ceiling: PSNR of the kept pixels (`backgroundPsnr`), and PIE-Bench's background PSNR and
+ *      SSIM (`pieBackgroundPsnr`, `backgroundSsim`: both images times the inverse mask, then
+ *      the whole image; src/metrics.ts); fidelity against the ground-truth edited render (PSNR
+ *      and SSIM). No MS-SSIM: its standard five scales need 176 px, the scenes are 32 px;
+ *   4. round trips with the source prompt: each inverting method's latent error and pixel
+ *      PSNR / SSIM against the autoencoder's round trip.
  *
  *   npx tsx bench/quality.ts [--model DIR] [--cases N] [--batch N] [--json bench/out/quality.json] [--resume]
+ *     [--methods edict,ddim,sdedit,bdia,belm] [--settings paper,strength0.6,guidance7.5,guidance2,guidance1,mix0.8]
+ *     [--samples N] [--round-trips N]
+ *
+ * The exact methods head to head (the issue's grid: the paper setting plus guidance 1 and 2):
+ *   npx tsx bench/quality.ts --methods bdia,belm --settings paper,guidance2,guidance1 --samples 0 --json bench/out/quality-methods.json
  *
  * With --json the report is rewritten after every finished (setting, method) cell, so a run cut
  * short keeps what it measured; --resume reads that file back and measures only what is missing.
@@ -21,7 +31,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { bundledModelDir, Edict, Latents, psnr, RgbImage, type Method } from '../src/index.js';
+import { backgroundPsnr, backgroundSsim, bundledModelDir, Edict, Latents, psnr, RgbImage, ssim, type Method } from '../src/index.js';
 import {
   caption,
   changeMask,
@@ -47,7 +57,7 @@ const { values: args } = parseArgs({
     samples: { type: 'string' },
     'round-trips': { type: 'string', default: '48' },
     settings: { type: 'string', default: 'paper,strength0.6,guidance7.5' },
-    methods: { type: 'string', default: 'edict,ddim,sdedit' },
+    methods: { type: 'string', default: 'edict,ddim,sdedit,bdia,belm' },
     json: { type: 'string' },
     resume: { type: 'boolean', default: false },
   },
@@ -77,7 +87,9 @@ function setting(key: string): Setting {
   if (!SETTINGS[key]) throw new Error(`unknown setting ${key}: ${Object.keys(SETTINGS).join(', ')} or mixP`);
   return SETTINGS[key];
 }
+const ALL_METHODS: readonly Method[] = ['edict', 'ddim', 'sdedit', 'bdia', 'belm'];
 const METHODS = args.methods!.split(',') as Method[];
+for (const m of METHODS) if (!ALL_METHODS.includes(m)) throw new Error(`unknown method ${m}: ${ALL_METHODS.join(', ')}`);
 
 const allCases = heldOutCases();
 const cases = allCases.slice(0, Number(args.cases ?? allCases.length));
@@ -151,12 +163,29 @@ async function sampleQuality(edict: Edict, method: 'ddim' | 'edict') {
 
 interface CellScores {
   success: number[];
+  /** PSNR of the pixels outside the change mask (the mean over those pixels alone). */
   backgroundPsnr: number[];
   ceilingPsnr: number[];
+  /** PIE-Bench's convention: both images times the inverse mask, then PSNR / SSIM of the whole image. */
+  pieBackgroundPsnr: number[];
+  pieCeilingPsnr: number[];
+  backgroundSsim: number[];
+  ceilingSsim: number[];
   fidelityPsnr: number[];
+  fidelitySsim: number[];
 }
 
-const emptyScores = (): CellScores => ({ success: [], backgroundPsnr: [], ceilingPsnr: [], fidelityPsnr: [] });
+const emptyScores = (): CellScores => ({
+  success: [],
+  backgroundPsnr: [],
+  ceilingPsnr: [],
+  pieBackgroundPsnr: [],
+  pieCeilingPsnr: [],
+  backgroundSsim: [],
+  ceilingSsim: [],
+  fidelityPsnr: [],
+  fidelitySsim: [],
+});
 
 /** 3. Edits: per setting and method, a chunk of cases inverted in one batch, edited in one. */
 async function editQuality(edict: Edict, setting: Setting, method: Method, vaeImages: Map<number, RgbImage>) {
@@ -196,15 +225,23 @@ async function editQuality(edict: Edict, setting: Setting, method: Method, vaeIm
     }
     group.forEach((c, i) => {
       const input = render(c.scene);
+      const inputImage = sceneImage(input);
       const vae = vaeImages.get(c.index)!;
       c.edits.forEach((e, k) => {
         const out = images[i * EDIT_KINDS.length + k];
-        const keep = invertMask(changeMask(c.scene, e.kind, e.value));
+        const edited = changeMask(c.scene, e.kind, e.value);
+        const keep = invertMask(edited);
+        const truth = sceneImage(render(e.target));
         const s = scores[e.kind];
         s.success.push(judgeEdit(out.data, c.scene, e.kind, e.value).success ? 1 : 0);
         s.backgroundPsnr.push(psnr(out.data, input, keep));
         s.ceilingPsnr.push(psnr(vae.data, input, keep));
-        s.fidelityPsnr.push(psnr(out.data, render(e.target)));
+        s.pieBackgroundPsnr.push(backgroundPsnr(out, inputImage, edited));
+        s.pieCeilingPsnr.push(backgroundPsnr(vae, inputImage, edited));
+        s.backgroundSsim.push(backgroundSsim(out, inputImage, edited));
+        s.ceilingSsim.push(backgroundSsim(vae, inputImage, edited));
+        s.fidelityPsnr.push(psnr(out.data, truth.data));
+        s.fidelitySsim.push(ssim(out, truth));
         if (e.kind === 'objectShape') shapes.push(diagnoseShapeEdit(out.data, c.scene, e.value as Shape));
       });
     });
@@ -221,6 +258,11 @@ async function editQuality(edict: Edict, setting: Setting, method: Method, vaeIm
           backgroundPsnr: finiteMean(scores[k].backgroundPsnr),
           ceilingPsnr: finiteMean(scores[k].ceilingPsnr),
           fidelityPsnr: finiteMean(scores[k].fidelityPsnr),
+          pieBackgroundPsnr: finiteMean(scores[k].pieBackgroundPsnr),
+          pieCeilingPsnr: finiteMean(scores[k].pieCeilingPsnr),
+          backgroundSsim: mean(scores[k].backgroundSsim),
+          ceilingSsim: mean(scores[k].ceilingSsim),
+          fidelitySsim: mean(scores[k].fidelitySsim),
           n: scores[k].success.length,
         },
       ]),
@@ -230,20 +272,28 @@ async function editQuality(edict: Edict, setting: Setting, method: Method, vaeIm
   };
 }
 
-/** 4. Round trips with the source prompt (same batch layout both ways, as exactness needs). */
-async function roundTrips(edict: Edict, subset: readonly HeldOutCase[]) {
-  const out: Record<string, { maxAbs: number; meanMaxAbs: number; meanPixelPsnrVsVae: number }> = {};
-  for (const method of ['edict', 'ddim'] as const) {
+/**
+ * 4. Round trips with the source prompt (same batch layout both ways, as exactness needs), for
+ * each selected method that inverts; keys already in `out` (--resume) are kept.
+ */
+async function roundTrips(edict: Edict, subset: readonly HeldOutCase[], out: Record<string, any>, report: Record<string, unknown>) {
+  for (const method of METHODS) {
+    if (method === 'sdedit') continue;
     for (const guidance of [3, 7.5]) {
+      const key = `${method} g${guidance}`;
+      if (out[key]) continue;
       const errors: number[] = [];
       const psnrs: number[] = [];
+      const ssims: number[] = [];
       for (const c of subset) {
         const r = await edict.reconstruct(sceneImage(render(c.scene)), { prompt: caption(c.scene), method, guidance });
         errors.push(r.latentMaxAbsError);
         psnrs.push(r.roundTripPsnr);
+        ssims.push(ssim(r.image, r.vaeImage));
       }
-      out[`${method} g${guidance}`] = { maxAbs: Math.max(...errors), meanMaxAbs: mean(errors), meanPixelPsnrVsVae: finiteMean(psnrs) };
-      log(`round trips ${method} g${guidance}: max ${Math.max(...errors).toExponential(2)}`);
+      out[key] = { maxAbs: Math.max(...errors), meanMaxAbs: mean(errors), meanPixelPsnrVsVae: finiteMean(psnrs), meanSsimVsVae: mean(ssims) };
+      log(`round trips ${key}: max ${Math.max(...errors).toExponential(2)}`);
+      saveReport(report);
     }
   }
   return out;
@@ -308,7 +358,7 @@ async function main(): Promise<void> {
     }
   }
   const roundTripCases = cases.slice(0, Number(args['round-trips']));
-  if (roundTripCases.length > 0) report.roundTrips ??= await roundTrips(edict, roundTripCases);
+  if (roundTripCases.length > 0) report.roundTrips = await roundTrips(edict, roundTripCases, (report.roundTrips ??= {}), report);
   saveReport(report);
   await edict.dispose();
 
@@ -324,13 +374,15 @@ function printTables(report: Record<string, any>): void {
     if (!s) continue;
     console.log(`samples by ${label} (${s.samples}): colour ${pct(s.objectColour)}, shape ${pct(s.objectShape)}, background ${pct(s.backgroundColour)}, texture ${pct(s.backgroundTexture)}, all four ${pct(s.allFour)}`);
   }
-  console.log('\n| setting | method | ' + EDIT_KINDS.map((k) => `${k} success / bg PSNR / fidelity`).join(' | ') + ' |');
+  // SSIMs are missing from reports written before they were measured: '-'.
+  const fixed = (v: number | undefined, digits: number) => (typeof v === 'number' ? v.toFixed(digits) : '-');
+  console.log('\n| setting | method | ' + EDIT_KINDS.map((k) => `${k} success / bg PSNR (ceiling) / fidelity PSNR / bg SSIM (ceiling) / fidelity SSIM`).join(' | ') + ' |');
   console.log('|---|---|' + EDIT_KINDS.map(() => '---').join('|') + '|');
   for (const [setting, methods] of Object.entries(report.edits as Record<string, any>)) {
     for (const [method, r] of Object.entries(methods as Record<string, any>)) {
       const cells = EDIT_KINDS.map((k) => {
         const c = r.kinds[k];
-        return `${pct(c.success)} / ${c.backgroundPsnr.toFixed(1)} (${c.ceilingPsnr.toFixed(1)}) / ${c.fidelityPsnr.toFixed(1)}`;
+        return `${pct(c.success)} / ${c.backgroundPsnr.toFixed(1)} (${c.ceilingPsnr.toFixed(1)}) / ${c.fidelityPsnr.toFixed(1)} / ${fixed(c.backgroundSsim, 3)} (${fixed(c.ceilingSsim, 3)}) / ${fixed(c.fidelitySsim, 3)}`;
       });
       console.log(`| ${setting} | ${method} | ${cells.join(' | ')} |`);
     }
@@ -348,7 +400,7 @@ function printTables(report: Record<string, any>): void {
   if (!report.roundTrips) return;
   console.log('\nround trips (latent max abs error over cases):');
   for (const [k, v] of Object.entries(report.roundTrips as Record<string, any>)) {
-    console.log(`  ${k}: max ${v.maxAbs.toExponential(2)}, mean ${v.meanMaxAbs.toExponential(2)}, PSNR vs VAE round trip ${v.meanPixelPsnrVsVae.toFixed(1)} dB`);
+    console.log(`  ${k}: max ${v.maxAbs.toExponential(2)}, mean ${v.meanMaxAbs.toExponential(2)}, PSNR vs VAE round trip ${v.meanPixelPsnrVsVae.toFixed(1)} dB, SSIM ${fixed(v.meanSsimVsVae, 4)}`);
   }
 }
 
