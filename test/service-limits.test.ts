@@ -126,6 +126,38 @@ describe('a full queue', () => {
   }, 60_000);
 });
 
+describe('the in-flight bound (--max-inflight)', () => {
+  it('refuses one request beyond it with 503 before reading the body, and /readyz says so', async () => {
+    const bounded = await EdictServer.create({ backend: sharing(backend), maxInflight: 1 });
+    const base = await bounded.listen({ port: 0 });
+    const client = new AbortController();
+    const before = backend.counters()!;
+    try {
+      const running = fetch(`${base}/v1/edit`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: scenePng.toString('base64'), source: SOURCE, target: YELLOW, steps: 500, method: 'ddim' }),
+        signal: client.signal,
+      }).catch((error: Error) => error);
+      await waitFor(() => backend.counters()!.activeCalls === 1, 20_000, 'the call to run');
+      const refused = await fetch(`${base}/v1/edit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await refused.json()).toEqual({ error: { code: 'ERR_OVERLOADED', message: expect.stringMatching(/max-inflight 1/) } });
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(503);
+      client.abort();
+      expect(await running).toBeInstanceOf(Error);
+      await waitFor(() => backend.counters()!.cancelled === before.cancelled + 1, 10_000, 'the call to be cancelled');
+      // The slot is free again once the abandoned request is done.
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000, 'the slot to be released');
+    } finally {
+      await bounded.close();
+    }
+    await expectNextCallRuns();
+  });
+});
+
 describe("the server's time limit", () => {
   it('caps what a request asks: 504 ERR_TIMEOUT after --timeout-ms, not the 120 s asked', async () => {
     const capped = await EdictServer.create({ backend: sharing(backend), timeoutMs: 1_500 });

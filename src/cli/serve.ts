@@ -25,6 +25,7 @@ interface ServeValues {
   policy: 'continuous' | 'request' | 'serial';
   maxBatch: number;
   maxQueue?: number;
+  maxInflight?: number;
   token?: string[];
   bodyLimit: number;
   maxTargets: number;
@@ -81,6 +82,11 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--policy <policy>', 'how concurrent requests share UNet calls').choices(['continuous', 'request', 'serial']).default('continuous'))
     .addOption(new Option('--max-batch <n>', 'items per UNet call').argParser(positiveIntArg(4096)).default(8))
     .addOption(new Option('--max-queue <n>', 'sampling calls that may wait; one more is refused with 503 (default: no limit)').argParser(positiveIntArg(2 ** 31 - 1)))
+    .addOption(
+      new Option('--max-inflight <n>', 'compute requests in progress at once; one more is refused with 503 (the bound that holds under --policy continuous, which never queues; default: no limit)').argParser(
+        positiveIntArg(2 ** 31 - 1),
+      ),
+    )
     .addOption(new Option('--token <token>', 'a bearer token that opens the /v1 routes (repeatable; also EDICT_TOKENS=a,b)').argParser(collect))
     .addOption(new Option('--body-limit <bytes>', 'largest request body, JSON or multipart').argParser(positiveIntArg(2 ** 31 - 1)).default(DEFAULT_BODY_LIMIT, '32 MiB'))
     .addOption(new Option('--max-targets <n>', 'most targets (edit) or prompts (generate) per request').argParser(positiveIntArg(256)).default(DEFAULT_MAX_TARGETS))
@@ -96,7 +102,7 @@ export function registerServe(program: Command): void {
       'after',
       examples([
         'edict serve --port 8080',
-        'EDICT_TOKENS=secret edict serve --host 0.0.0.0 --policy continuous --max-queue 64 --latents-dir /var/lib/edict/latents',
+        'EDICT_TOKENS=secret edict serve --host 0.0.0.0 --policy continuous --max-inflight 32 --latents-dir /var/lib/edict/latents',
         'curl -s -F image=@docs/examples/scene.png -F \'options={"source":"a red circle on a blue striped background","target":"a yellow circle on a blue striped background"}\' http://127.0.0.1:8080/v1/edit -o yellow.png',
         'edict serve --openapi > docs/openapi.json',
       ]),
@@ -129,6 +135,7 @@ export function registerServe(program: Command): void {
       const server = await EdictServer.create({
         backend,
         tokens: tokens(o),
+        ...(o.maxInflight ? { maxInflight: o.maxInflight } : {}),
         bodyLimit: o.bodyLimit,
         maxTargets: o.maxTargets,
         timeoutMs: o.timeoutMs,
@@ -145,7 +152,7 @@ export function registerServe(program: Command): void {
         say({ type: 'listening', url, model: g.model, policy: o.policy }, `listening on ${url} (loading the model)`);
         const loaded = await Promise.race([backend.loaded.then(() => 'loaded'), stopped]);
         if (loaded === 'loaded') {
-          say({ type: 'ready', url }, `ready (policy ${o.policy}, max batch ${o.maxBatch}, max queue ${o.maxQueue ?? 'unlimited'})`);
+          say({ type: 'ready', url }, `ready (policy ${o.policy}, max batch ${o.maxBatch}, max queue ${o.maxQueue ?? 'unlimited'}, max in flight ${o.maxInflight ?? 'unlimited'})`);
           await stopped;
         }
         say({ type: 'stopping' }, 'stopping: no new requests, finishing the running ones');

@@ -54,6 +54,11 @@ export class LocalBackend implements ServiceBackend {
     return new LocalBackend(edict, load.batching?.maxQueue);
   }
 
+  /** Over a pipeline loaded elsewhere (its batching.maxQueue, if any, for readiness); close() disposes it. */
+  static from(edict: Edict, maxQueue?: number): LocalBackend {
+    return new LocalBackend(edict, maxQueue);
+  }
+
   /** The call's options: the request's, with the context's signal and progress, warnings collected. */
   private call<T extends object>(request: T, context: CallContext, what: keyof typeof SCHEMAS) {
     const warnings: string[] = [];

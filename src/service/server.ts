@@ -44,6 +44,13 @@ export interface ServerOptions {
   maxTargets?: number;
   /** Each request's time limit in ms, queued or running; a request may ask for less (default 300000; 0: none). */
   timeoutMs?: number;
+  /**
+   * Most compute requests in progress at once (reading their body, queued or running); one more
+   * is refused with 503 (default: no limit). The continuous policy admits every call into the
+   * running batch, so the engine's maxQueue never fills under it: this is what bounds its work
+   * (and each request's latency) under overload.
+   */
+  maxInflight?: number;
   /** Where /v1/invert keeps latents. */
   latents?: LatentsStoreOptions;
   /** Requests per client (token, else IP) per window; none: no rate limit. */
@@ -67,9 +74,11 @@ const ROUTE_OPTIONS = {
 /** Per-request bookkeeping for metrics. */
 interface RequestState {
   route: string;
+  /** The error code answered (or streamed), null while none. */
   code: string | null;
-  recorded: boolean;
-  release: () => void;
+  started: number;
+  /** Counted in `computing` (passed the admission check of a compute route). */
+  computing: boolean;
 }
 
 export class EdictServer {
@@ -82,6 +91,9 @@ export class EdictServer {
   private readonly maxTargets: number;
   private readonly timeoutMs: number;
   private readonly states = new WeakMap<FastifyRequest, RequestState>();
+  private readonly maxInflight: number;
+  /** Compute requests admitted and not yet done. */
+  private computing = 0;
   private shuttingDown = false;
   private closing: Promise<void> | null = null;
   /** Recent request compute time (EWMA, seconds): the Retry-After of a 503. */
@@ -93,6 +105,7 @@ export class EdictServer {
     this.bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     this.maxTargets = options.maxTargets ?? DEFAULT_MAX_TARGETS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxInflight = options.maxInflight ?? Number.POSITIVE_INFINITY;
     this.latents = new LatentsStore(options.latents);
     this.metrics = new ServiceMetrics({ counters: () => this.backend.counters(), latents: () => this.latents.size });
     this.metrics.declareRoutes([...COMPUTE_ROUTES, '/v1/latents/:id']);
@@ -150,7 +163,18 @@ export class EdictServer {
     app.addHook('onRequest', async (request, reply) => {
       if (request.url.startsWith('/v1/')) {
         const route = request.routeOptions.url ?? 'unknown';
-        this.states.set(request, { route, code: null, recorded: false, release: this.metrics.started(route) });
+        const state: RequestState = { route, code: null, started: performance.now(), computing: false };
+        this.states.set(request, state);
+        const release = this.metrics.started(route);
+        // Counted once, when the response is done or the connection is gone, whichever way the
+        // request ended (answered, streamed, refused by a hook, or abandoned by its client).
+        reply.raw.once('close', () => {
+          release();
+          if (state.computing) this.computing--;
+          const finished = reply.raw.writableFinished;
+          const code = finished ? state.code ?? (reply.statusCode >= 400 ? codeOfStatus(reply.statusCode) : null) : (state.code ?? ErrorCode.Cancelled);
+          this.metrics.finished(route, outcomeOf(code), code, (performance.now() - state.started) / 1000);
+        });
       }
       if (this.shuttingDown) {
         reply.header('connection', 'close');
@@ -199,8 +223,6 @@ export class EdictServer {
       if (this.shuttingDown) reply.header('connection', 'close');
     });
 
-    app.addHook('onResponse', async (request, reply) => this.record(request, reply.statusCode, reply.elapsedTime / 1000));
-
     app.setErrorHandler((error, request, reply) => {
       const { code, status, message, headers } = describeError(error);
       if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
@@ -214,6 +236,7 @@ export class EdictServer {
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
       if (this.shuttingDown) return reply.code(503).send({ ready: false, reason: 'shutting down' });
+      if (this.computing >= this.maxInflight) return reply.code(503).send({ ready: false, reason: `${this.computing} requests are in progress (--max-inflight)` });
       let state: { ready: boolean; reason?: string };
       try {
         state = await this.backend.ready();
@@ -226,10 +249,17 @@ export class EdictServer {
     app.get('/openapi.json', async () => openApiDocument());
 
     // ---- work -------------------------------------------------------------------------------
+    // Admission, before the body is read: the in-flight bound, then the backend's readiness.
     const shed = async (request: FastifyRequest) => {
-      if (!this.states.has(request)) return;
-      const state = await this.backend.ready().catch((error: unknown) => ({ ready: false, reason: describeError(error).message }));
-      if (!state.ready) throw this.overloaded(state.reason ?? 'the service cannot take work now');
+      const state = this.states.get(request);
+      if (!state) return;
+      if (this.computing >= this.maxInflight) {
+        throw this.overloaded(`${this.computing} requests are in progress, this server's limit (--max-inflight ${this.maxInflight})`);
+      }
+      state.computing = true;
+      this.computing++;
+      const ready = await this.backend.ready().catch((error: unknown) => ({ ready: false, reason: describeError(error).message }));
+      if (!ready.ready) throw this.overloaded(ready.reason ?? 'the service cannot take work now');
     };
     const compute = { onRequest: shed };
 
@@ -355,7 +385,6 @@ export class EdictServer {
       if (controller.signal.aborted) throw new ServiceError(ErrorCode.Cancelled, 'the client went away', CLIENT_CLOSED_REQUEST);
       if (events) {
         events.result(answerJson(answer));
-        this.record(request, 200, (performance.now() - started) / 1000);
       } else {
         await this.sendAnswer(request, reply, answer);
       }
@@ -368,11 +397,9 @@ export class EdictServer {
       if (state) state.code = described.code;
       if (cancelled) {
         // Nobody reads the answer; it is sent (into a closed socket) so fastify's reply completes.
-        this.record(request, CLIENT_CLOSED_REQUEST, (performance.now() - started) / 1000);
         if (!events) this.sendError(request, reply, described.code, described.status, described.message, {});
       } else if (events) {
         events.error(described.code, described.status, described.message);
-        this.record(request, described.status, (performance.now() - started) / 1000);
       } else {
         this.sendError(request, reply, described.code, described.status, described.message, described.headers);
       }
@@ -407,16 +434,6 @@ export class EdictServer {
     this.metrics.timings(route, timings);
     const seconds = (performance.now() - started) / 1000;
     this.recentSeconds = 0.8 * this.recentSeconds + 0.2 * seconds;
-  }
-
-  /** Counts a /v1 request once, whichever way it ended (answered, streamed, or abandoned). */
-  private record(request: FastifyRequest, status: number, seconds: number): void {
-    const state = this.states.get(request);
-    if (!state || state.recorded) return;
-    state.recorded = true;
-    state.release();
-    const code = state.code ?? (status >= 400 ? codeOfStatus(status) : null);
-    this.metrics.finished(state.route, outcomeOf(code), code, seconds);
   }
 }
 
