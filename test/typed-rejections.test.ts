@@ -131,7 +131,7 @@ describe('unknown option keys', () => {
     ['generate { guidence }', () => edict.generate(inverted, { ...prompt, guidence: 5 } as never), 'generate: unknown option "guidence" (did you mean "guidance"?)'],
     ['decodeLatents { whch }', () => edict.decodeLatents(inverted, { whch: 'y' } as never), 'decodeLatents: unknown option "whch" (did you mean "which"?)'],
     ['sample { size.depth }', () => edict.sample({ ...prompt, size: { width: 32, height: 32, depth: 3 } } as never), 'sample: unknown option "size.depth" (known: width, height)'],
-    ['encodePrompt { verbose }', () => edict.encodePrompt('a', { verbose: true } as never), 'encodePrompt: unknown option "verbose" (known: signal, onProgress, onWarning, timeoutMs, priority)'],
+    ['encodePrompt { verbose }', () => edict.encodePrompt('a', { verbose: true } as never), 'encodePrompt: unknown option "verbose" (known: signal, onProgress, onWarning, timeoutMs, onStep, stepLatents, priority)'],
   ])('%s is refused with the nearest known key', async (_, call, message) => {
     const error = (await errorOf(call)) as EdictError;
     expect(error).toBeInstanceOf(EdictError);
