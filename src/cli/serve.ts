@@ -72,8 +72,8 @@ export function registerServe(program: Command): void {
     .description(
       'Serves the model over HTTP: POST /v1/edit, /v1/invert, /v1/generate, /v1/reconstruct, ' +
         'GET /v1/latents/:id, /healthz, /readyz, /metrics and /openapi.json. Concurrent requests share ' +
-        'UNet calls by the scheduler --policy; beyond --max-queue waiting calls a request is refused with ' +
-        '503 and Retry-After. It binds to 127.0.0.1 unless --host says otherwise; with --token (or ' +
+        'UNet calls by the scheduler --policy; beyond --max-inflight requests in progress (or --max-queue ' +
+        'waiting sampling calls) a request is refused with 503 and Retry-After. It binds to 127.0.0.1 unless --host says otherwise; with --token (or ' +
         'EDICT_TOKENS=a,b) every /v1 route needs "Authorization: Bearer TOKEN". SIGTERM or Ctrl-C: stop ' +
         'accepting, finish what runs, exit 0. Guide: docs/service.md.',
     )
@@ -91,9 +91,9 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--body-limit <bytes>', 'largest request body, JSON or multipart').argParser(positiveIntArg(2 ** 31 - 1)).default(DEFAULT_BODY_LIMIT, '32 MiB'))
     .addOption(new Option('--max-targets <n>', 'most targets (edit) or prompts (generate) per request').argParser(positiveIntArg(256)).default(DEFAULT_MAX_TARGETS))
     .addOption(new Option('--timeout-ms <ms>', "each request's time limit, queued or running; a request may ask for less (0: none)").argParser(nonNegativeIntArg).default(DEFAULT_TIMEOUT_MS))
-    .addOption(new Option('--max-pixels <n>', 'largest input image in pixels (ERR_IMAGE_TOO_LARGE)').argParser(positiveIntArg(2 ** 31 - 1)))
-    .addOption(new Option('--latents-dir <dir>', 'spill latents evicted from memory to this folder as .safetensors (kept across restarts)'))
-    .addOption(new Option('--max-latents <n>', 'latents kept in memory for /v1/generate (the folder keeps 16x as many)').argParser(positiveIntArg(2 ** 31 - 1)).default(256))
+    .addOption(new Option('--max-pixels <n>', 'largest input image in pixels, ERR_IMAGE_TOO_LARGE (default: the API\'s, 64 Mi)').argParser(positiveIntArg(2 ** 31 - 1)))
+    .addOption(new Option('--latents-dir <dir>', 'also keep every latent in this folder as <id>.safetensors (found after eviction, after a restart, and by other servers sharing it)'))
+    .addOption(new Option('--max-latents <n>', 'latents kept in memory for /v1/generate (--latents-dir keeps 16x as many)').argParser(positiveIntArg(2 ** 31 - 1)).default(256))
     .addOption(new Option('--rate-limit <n>', 'requests per client (token, else IP) per --rate-window-ms on the /v1 routes (default: no limit)').argParser(positiveIntArg(2 ** 31 - 1)))
     .addOption(new Option('--rate-window-ms <ms>', 'the rate limit window').argParser(positiveIntArg(2 ** 31 - 1)).default(60_000))
     .addOption(new Option('--log-level <level>', 'request log on stderr (pino JSON lines)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'))
@@ -139,7 +139,11 @@ export function registerServe(program: Command): void {
         bodyLimit: o.bodyLimit,
         maxTargets: o.maxTargets,
         timeoutMs: o.timeoutMs,
-        latents: { maxEntries: o.maxLatents, ...(o.latentsDir ? { dir: o.latentsDir } : {}) },
+        latents: {
+          maxEntries: o.maxLatents,
+          ...(o.latentsDir ? { dir: o.latentsDir } : {}),
+          onError: (error) => process.stderr.write(`warning: cannot write to --latents-dir: ${(error as Error).message}\n`),
+        },
         ...(o.rateLimit ? { rateLimit: { max: o.rateLimit, timeWindowMs: o.rateWindowMs } } : {}),
         logger: o.logLevel === 'silent' ? false : { level: o.logLevel, stream: process.stderr },
       });

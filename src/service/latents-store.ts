@@ -1,9 +1,10 @@
 /**
  * Where `POST /v1/invert` keeps the latents it returns an id for: a bounded LRU in memory
- * (`maxEntries` files of .safetensors bytes), and optionally a second tier on disk: an entry
- * evicted from memory is written to `dir/<id>.safetensors` (at most `maxSpilled` files there,
- * the least recently used deleted first). Files already in the folder when the server starts
- * are indexed, so latents survive a restart when the folder does.
+ * (`maxEntries` files of .safetensors bytes) and, when a folder is given, the folder too: every
+ * entry is written there as `dir/<id>.safetensors` before its id is answered (at most `maxFiles`
+ * files, the least recently used deleted first), and found there once memory has let it go.
+ * Files already in the folder when the server starts are indexed, so latents survive a restart,
+ * and a file another server wrote into a shared folder is found by its id.
  *
  * Ids are random UUIDs (crypto.randomUUID: 122 random bits), so one client cannot guess
  * another's. An id is checked against the UUID pattern before it names a file: a request can
@@ -24,24 +25,24 @@ export function isLatentsId(id: string): boolean {
 export interface LatentsStoreOptions {
   /** Entries kept in memory (default 256). */
   maxEntries?: number;
-  /** The spill folder (created if missing); none: evicted entries are dropped. */
+  /** A folder every entry is also written to (created if missing); none: evicted entries are gone. */
   dir?: string;
-  /** Files kept in the spill folder (default 16x maxEntries). */
-  maxSpilled?: number;
+  /** Files kept in the folder (default 16x maxEntries). */
+  maxFiles?: number;
+  /** Told when writing to the folder fails (the entry then lives in memory only). */
+  onError?: (error: unknown) => void;
 }
 
 export class LatentsStore {
   readonly maxEntries: number;
-  readonly maxSpilled: number;
+  readonly maxFiles: number;
   private readonly memory = new Map<string, Buffer>();
   /** Ids on disk, least recently used first (Map keeps insertion order). */
   private readonly disk = new Map<string, true>();
-  /** Spills in progress, so a get() between eviction and the write still finds the bytes. */
-  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(private readonly options: LatentsStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 256;
-    this.maxSpilled = options.maxSpilled ?? this.maxEntries * 16;
+    this.maxFiles = options.maxFiles ?? this.maxEntries * 16;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError(`maxEntries must be a positive integer, got ${this.maxEntries}`);
     if (options.dir) {
       mkdirSync(options.dir, { recursive: true });
@@ -57,11 +58,12 @@ export class LatentsStore {
     return { memory: this.memory.size, disk: this.disk.size };
   }
 
-  /** Keeps `bytes` and returns their new id. */
+  /** Keeps `bytes` and returns their new id (once written to the folder, if there is one). */
   async put(bytes: Buffer): Promise<string> {
     const id = randomUUID();
+    if (this.options.dir) await this.write(id, bytes);
     this.memory.set(id, bytes);
-    await this.evict();
+    while (this.memory.size > this.maxEntries) this.memory.delete(this.memory.keys().next().value as string);
     return id;
   }
 
@@ -75,9 +77,9 @@ export class LatentsStore {
       this.memory.set(id, held);
       return held;
     }
-    await this.writing.get(id);
-    if (!this.options.dir || !this.disk.has(id)) return null;
+    if (!this.options.dir) return null;
     try {
+      // Indexed or not: another server sharing the folder may have written it.
       const bytes = await readFile(this.path(id));
       this.disk.delete(id);
       this.disk.set(id, true);
@@ -92,37 +94,22 @@ export class LatentsStore {
     return join(this.options.dir!, `${id}${SUFFIX}`);
   }
 
-  private async evict(): Promise<void> {
-    const spills: Promise<void>[] = [];
-    while (this.memory.size > this.maxEntries) {
-      const [id, bytes] = this.memory.entries().next().value as [string, Buffer];
-      this.memory.delete(id);
-      if (this.options.dir) spills.push(this.spill(id, bytes));
-    }
-    await Promise.all(spills);
-  }
-
-  private spill(id: string, bytes: Buffer): Promise<void> {
+  private async write(id: string, bytes: Buffer): Promise<void> {
     const path = this.path(id);
-    const work = (async () => {
-      try {
-        // A temporary name, then a rename: a crash never leaves half a file under an id.
-        const temporary = `${path}.${process.pid}.tmp`;
-        await writeFile(temporary, bytes);
-        await rename(temporary, path);
-        this.disk.set(id, true);
-        while (this.disk.size > this.maxSpilled) {
-          const oldest = this.disk.keys().next().value as string;
-          this.disk.delete(oldest);
-          await unlink(this.path(oldest)).catch(() => undefined);
-        }
-      } catch {
-        // A full or read-only disk loses the entry, as an LRU without a folder would.
-      } finally {
-        this.writing.delete(id);
+    try {
+      // A temporary name, then a rename: a crash never leaves half a file under an id.
+      const temporary = `${path}.${process.pid}.tmp`;
+      await writeFile(temporary, bytes);
+      await rename(temporary, path);
+      this.disk.set(id, true);
+      while (this.disk.size > this.maxFiles) {
+        const oldest = this.disk.keys().next().value as string;
+        this.disk.delete(oldest);
+        await unlink(this.path(oldest)).catch(() => undefined);
       }
-    })();
-    this.writing.set(id, work);
-    return work;
+    } catch (error) {
+      // A full or read-only disk: the entry lives in memory only.
+      this.options.onError?.(error);
+    }
   }
 }

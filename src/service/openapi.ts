@@ -161,7 +161,7 @@ function build(): Json {
       ),
       '/v1/invert': work(
         'Invert an image to latents kept by the server',
-        'Answers the id of the latents, kept in a bounded LRU (and spilled to --latents-dir when set) for POST /v1/generate and GET /v1/latents/{id}.',
+        'Answers the id of the latents, kept in a bounded LRU in memory (and in --latents-dir when set) for POST /v1/generate and GET /v1/latents/{id}.',
         'InvertBody',
         multipartBody('image', 'the image file', 'InvertOptions'),
         {
