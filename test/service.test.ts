@@ -217,6 +217,11 @@ describe('authentication', () => {
       await expectError(none, 401, 'ERR_UNAUTHORIZED');
       await expectError(await fetch(`${url}${path}`, { ...init, headers: { ...('headers' in init ? init.headers : {}), authorization: 'Bearer wrong' } }), 401, 'ERR_UNAUTHORIZED');
     }
+    // Other spellings of a route either reach it (and need the token) or reach nothing.
+    for (const path of ['/v1/%65dit', '/v1/edit/', '/v1//edit', '//v1/edit', '/v1/./edit', '/V1/edit', '/v1/edit?x=1', '/v1/edit#x']) {
+      const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: scenePng.toString('base64'), ...edit }) });
+      expect([401, 404], path).toContain(response.status);
+    }
     const second = await fetch(`${url}/v1/latents/00000000-0000-4000-8000-000000000000`, { headers: { authorization: 'Bearer test-token-2' } });
     await expectError(second, 404, 'ERR_NOT_FOUND');
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) expect((await fetch(`${url}${path}`)).status).toBe(200);

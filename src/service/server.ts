@@ -161,8 +161,8 @@ export class EdictServer {
     });
 
     app.addHook('onRequest', async (request, reply) => {
-      if (request.url.startsWith('/v1/')) {
-        const route = request.routeOptions.url ?? 'unknown';
+      if (isWorkRoute(request)) {
+        const route = request.routeOptions.url!;
         const state: RequestState = { route, code: null, started: performance.now(), computing: false };
         this.states.set(request, state);
         const release = this.metrics.started(route);
@@ -176,7 +176,8 @@ export class EdictServer {
           this.metrics.finished(route, outcomeOf(code), code, (performance.now() - state.started) / 1000);
         });
       }
-      if (this.shuttingDown) {
+      // Probes and scrapes still answer while draining (/readyz says it is shutting down).
+      if (this.shuttingDown && isWorkRoute(request)) {
         reply.header('connection', 'close');
         throw new ServiceError(ServiceErrorCode.ShuttingDown, 'the server is shutting down: retry on another instance', 503, { 'retry-after': '1' });
       }
@@ -188,7 +189,7 @@ export class EdictServer {
         max: options.rateLimit.max,
         timeWindow: options.rateLimit.timeWindowMs,
         // Only the work routes; probes and scrapes are never limited.
-        allowList: (request) => !request.url.startsWith('/v1/'),
+        allowList: (request) => !isWorkRoute(request),
         keyGenerator: (request) => {
           const token = bearer(request);
           return token ? `token:${digest(token).toString('hex')}` : `ip:${request.ip}`;
@@ -201,7 +202,7 @@ export class EdictServer {
     }
 
     app.addHook('onRequest', async (request) => {
-      if (!request.url.startsWith('/v1/') || this.tokens.length === 0) return;
+      if (!isWorkRoute(request) || this.tokens.length === 0) return;
       const token = bearer(request);
       if (!token || !this.tokens.some((t) => timingSafeEqual(t, digest(token)))) {
         throw new ServiceError(ServiceErrorCode.Unauthorized, token ? 'the bearer token is not valid' : 'an Authorization: Bearer token is required', 401, {
@@ -494,6 +495,14 @@ class EventStream {
     clearInterval(this.heartbeat);
     this.reply.raw.end();
   }
+}
+
+/**
+ * A /v1 route, by the route fastify matched (not by the URL's text, which may be spelled in
+ * more than one way): these need the token, are rate limited and counted.
+ */
+function isWorkRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/v1/') ?? false;
 }
 
 function accepts(request: FastifyRequest, type: string): boolean {
