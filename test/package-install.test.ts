@@ -66,7 +66,8 @@ describe.runIf(enabled)('the packed package, installed into a fresh project', ()
   it("npm's install-scripts review lists the package's own install script, not node-gyp", () => {
     const ls = run('npm', ['install-scripts', 'ls'], project);
     expect(ls.output).toMatch(/edict@0\.1\.0 \(install: cmake-js compile/);
-    expect(ls.output).not.toMatch(/node-gyp rebuild/);
+    // (dependencies may list their own node-gyp scripts: BullMQ's optional msgpackr-extract does)
+    expect(ls.output).not.toMatch(/edict@0\.1\.0 \(install: node-gyp/);
   });
 
   it('imports the package by name and edits a scene of the bundled model', () => {
