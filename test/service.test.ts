@@ -109,6 +109,10 @@ describe('edits', () => {
     const body = (await response.json()) as { images: string[]; warnings: string[] };
     expect(body.images).toHaveLength(1);
     expect(body.warnings.join(' ')).toMatch(/dog/);
+    // A PNG answer carries them in a header.
+    const png = await json('/v1/edit', { image: scenePng.toString('base64'), ...edit, target: 'a yellow dog on a blue striped background' });
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect((JSON.parse(png.headers.get('x-edict-warnings')!) as string[]).join(' ')).toMatch(/dog/);
   });
 
   it('concurrent requests share UNet calls (continuous policy) and all answer', async () => {

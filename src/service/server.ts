@@ -412,7 +412,7 @@ export class EdictServer {
   private async sendAnswer(request: FastifyRequest, reply: FastifyReply, answer: Answer): Promise<void> {
     if (answer.timings) reply.header('server-timing', serverTiming(answer.timings));
     if (answer.kind === 'images') {
-      if (answer.warnings.length) reply.header('x-edict-warnings', asciiJson(answer.warnings));
+      if (answer.warnings.length) reply.header('x-edict-warnings', warningsHeader(answer.warnings));
       if (answer.images.length === 1 && !accepts(request, 'application/json')) {
         return reply.code(200).type('image/png').send(answer.images[0]);
       }
@@ -525,6 +525,16 @@ function digest(token: string): Buffer {
 /** A header-safe JSON string (non-ASCII escaped). */
 function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The warnings as a JSON list for a header, shortened to stay within what clients accept (4 KiB). */
+function warningsHeader(warnings: string[]): string {
+  const limit = 4096;
+  let text = asciiJson(warnings);
+  for (let kept = warnings.length - 1; text.length > limit && kept >= 0; kept--) {
+    text = asciiJson([...warnings.slice(0, kept).map((w) => w.slice(0, 1000)), `(${warnings.length - kept} more: ask for application/json)`]);
+  }
+  return text;
 }
 
 function serverTiming(t: Timings): string {
