@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Edict, EdictError, Latents } from '../src/index.js';
 import { tempDir, tinyModel } from './helpers/fixtures.js';
+import { codeOf } from './helpers/errors.js';
 import { scenePng } from './helpers/images.js';
 
 let edict: Edict;
@@ -17,16 +18,6 @@ beforeAll(async () => {
   image = await scenePng();
 });
 afterAll(() => edict.dispose());
-
-async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (error) {
-    expect(error).toBeInstanceOf(EdictError);
-    return (error as EdictError).code;
-  }
-  throw new Error('expected an error');
-}
 
 /** A copy of the tiny model with its manifest edited (or a file replaced). */
 function brokenModel(edit: (manifest: Record<string, any>) => void, files: Record<string, Buffer | string> = {}): string {

@@ -10,6 +10,7 @@ import { Edict, EdictError, Latents, loadManifest } from '../src/index.js';
 import { modelFingerprint } from '../src/fingerprint.js';
 import { ensureBuilt, runCli } from './cli-helpers.js';
 import { tempDir, tinyModel } from './helpers/fixtures.js';
+import { codeOf } from './helpers/errors.js';
 
 /** The tiny fixture with two vocabulary ids swapped: another model of the same shape. */
 function otherModel(): string {
@@ -42,16 +43,6 @@ afterAll(async () => {
   await own?.dispose();
   await other?.dispose();
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EdictError);
-    return (error as EdictError).code;
-  }
-  return 'no error';
-}
 
 describe('model fingerprint', () => {
   it('names the folder contents: stable across loads, different for another model', () => {

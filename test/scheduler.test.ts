@@ -6,6 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Edict, EdictError, Latents, type LoadOptions } from '../src/index.js';
 import { addon } from '../src/native.js';
 import { tinyModel } from './helpers/fixtures.js';
+import { codeOf } from './helpers/errors.js';
 import { maxAbsDiff, scenePng } from './helpers/images.js';
 
 let image: Buffer;
@@ -21,16 +22,6 @@ async function load(options: LoadOptions = {}): Promise<Edict> {
   const edict = await Edict.load(tinyModel, options);
   open.push(edict);
   return edict;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EdictError);
-    return (error as EdictError).code;
-  }
-  return 'no error';
 }
 
 const prompts = ['a red square on a blue background', 'a cat on the grass', 'a blue circle'];
