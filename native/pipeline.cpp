@@ -409,11 +409,13 @@ Napi::Value Pipeline::Run(const Napi::CallbackInfo& info) {
     Executor& executor = Addon::From(env).executor();
     const BatchingConfig& batching = state->config().batching;
     if (batching.maxQueue > 0) {
-      const int queued = executor.QueuedLoops(state.get());
-      if (queued >= batching.maxQueue) {
+      // Waiting or running: under the continuous policy calls are admitted at once, so the
+      // queue alone would never fill.
+      const int pending = executor.QueuedLoops(state.get()) + static_cast<int>(state->counters().Read().activeCalls);
+      if (pending >= batching.maxQueue) {
         state->counters().Update([](PipelineCounters& c) { ++c.rejected; });
-        throw EdictError(code::kOverloaded, "the pipeline is overloaded: " + std::to_string(queued) +
-                                                " sampling calls are queued (maxQueue " +
+        throw EdictError(code::kOverloaded, "the pipeline is overloaded: " + std::to_string(pending) +
+                                                " sampling calls are queued or running (maxQueue " +
                                                 std::to_string(batching.maxQueue) + "); retry later");
       }
     }

@@ -49,7 +49,11 @@ int LoopCall::StepsDone() const {
   return steps;
 }
 
-void StepScheduler::Admit(std::unique_ptr<LoopCall> call) { active_.push_back(std::move(call)); }
+void StepScheduler::Admit(std::unique_ptr<LoopCall> call) {
+  const PipelineState* pipeline = call->pipeline.get();
+  active_.push_back(std::move(call));
+  UpdateActive(pipeline);
+}
 
 int StepScheduler::ActiveCalls(const PipelineState* pipeline) const {
   return static_cast<int>(std::count_if(active_.begin(), active_.end(),
@@ -152,6 +156,7 @@ std::vector<EndedCall> StepScheduler::Round() {
       ++it;
     }
   }
+  for (const EndedCall& end : ended) UpdateActive(end.call->pipeline.get());
   if (active_.empty()) return ended;
 
   // The pipeline whose turn it is (round-robin over pipelines with work).
@@ -249,12 +254,16 @@ std::vector<EndedCall> StepScheduler::Round() {
     ended.push_back(std::move(end));
     it = active_.erase(it);
   }
-  const int calls = ActiveCalls(&pipeline), items = ActiveItems(&pipeline);
-  pipeline.counters().Update([&](PipelineCounters& c) {
+  UpdateActive(&pipeline);
+  return ended;
+}
+
+void StepScheduler::UpdateActive(const PipelineState* pipeline) const {
+  const int calls = ActiveCalls(pipeline), items = ActiveItems(pipeline);
+  pipeline->counters().Update([&](PipelineCounters& c) {
     c.activeCalls = calls;
     c.activeItems = items;
   });
-  return ended;
 }
 
 }  // namespace edict

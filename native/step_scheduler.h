@@ -72,6 +72,8 @@ class StepScheduler {
   std::vector<EndedCall> Round();
   // Every active call, ended with `why` (shutdown).
   std::vector<EndedCall> EndAll(const ErrorInfo& why);
+  // Publishes the pipeline's active calls and items to its counters.
+  void UpdateActive(const PipelineState* pipeline) const;
 
  private:
   void RunBatch(const PipelineState& pipeline, const std::vector<std::pair<LoopCall*, size_t>>& members,

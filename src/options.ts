@@ -165,7 +165,7 @@ export const loadOptionsSchema = z.strictObject({
       policy: z.enum(['continuous', 'request', 'serial'], { error: 'must be "continuous", "request" or "serial"' }).optional(),
       /** Items per UNet call, beyond which items take turns (default 8). */
       maxBatch: z.number().int('must be an integer').min(1, 'must be >= 1').max(4096).optional(),
-      /** Sampling calls that may wait; one more is refused with ERR_OVERLOADED (default: no limit). */
+      /** Sampling calls that may be queued or running at once; one more is refused with ERR_OVERLOADED (default: no limit). */
       maxQueue: z.number().int('must be an integer').min(1, 'must be >= 1').max(2 ** 31 - 1).optional(),
       /** "request": how long a forming batch waits for more calls, in ms (default 5). */
       maxQueueDelayMs: z.number().int('must be an integer').min(0, 'must be >= 0').max(60_000).optional(),

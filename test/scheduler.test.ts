@@ -128,8 +128,8 @@ describe('continuous batching', () => {
 });
 
 describe('queue policy', () => {
-  it('maxQueue: a sampling call beyond it is refused at once with ERR_OVERLOADED', async () => {
-    const edict = await load({ batching: { policy: 'serial', maxQueue: 1 } });
+  it('maxQueue: a sampling call beyond it (queued or running) is refused at once with ERR_OVERLOADED', async () => {
+    const edict = await load({ batching: { policy: 'serial', maxQueue: 2 } });
     const encoded = await edict.encodeImage(image);
     const long = { prompt: prompts[0], steps: 200, strength: 1 };
     const running = edict.invert(encoded, long);
@@ -140,9 +140,33 @@ describe('queue policy', () => {
     const refused = edict.invert(encoded, long);
     expect(await codeOf(refused)).toBe('ERR_OVERLOADED');
     const error = await refused.catch((e: EdictError) => e);
-    expect((error as EdictError).message).toMatch(/1 sampling calls are queued \(maxQueue 1\)/);
+    expect((error as EdictError).message).toMatch(/2 sampling calls are queued or running \(maxQueue 2\)/);
     await Promise.all([running, queued]);
     expect(edict.counters().rejected).toBe(1);
+  });
+
+  it('maxQueue under the continuous policy counts the calls running in the batch', async () => {
+    const edict = await load({ batching: { policy: 'continuous', maxQueue: 2 } });
+    const encoded = await edict.encodeImage(image);
+    const long = { prompt: prompts[0], steps: 200, strength: 1 };
+    const running = [edict.invert(encoded, long), edict.invert(encoded, long)];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(edict.counters().activeCalls).toBe(2);
+    expect(await codeOf(edict.invert(encoded, long))).toBe('ERR_OVERLOADED');
+    await Promise.all(running);
+    expect(edict.counters().activeCalls).toBe(0);
+  });
+
+  it('a cancelled call leaves the active count at once, even with nothing else running', async () => {
+    const edict = await load();
+    const encoded = await edict.encodeImage(image);
+    const controller = new AbortController();
+    const call = edict.invert(encoded, { prompt: prompts[0], steps: 300, strength: 1, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    expect(await codeOf(call)).toBe('ERR_CANCELLED');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(edict.counters()).toMatchObject({ activeCalls: 0, activeItems: 0, cancelled: 1 });
   });
 
   it('timeoutMs: ERR_TIMEOUT whether the call is queued or running; the others go on', async () => {

@@ -1,4 +1,4 @@
-// The service under pressure, with the serial policy and --max-queue 1 so that long calls fill
+// The service under pressure, with the serial policy and --max-queue 2 (queued or running) so that long calls fill
 // the queue: the next request is shed with 503 + Retry-After before its body is used and
 // /readyz says so; a client that disconnects cancels its work (queued or running) in the
 // engine; the server's --timeout-ms caps what a request may ask.
@@ -13,7 +13,7 @@ let server: EdictServer;
 let url: string;
 
 beforeAll(async () => {
-  backend = await LocalBackend.create({ batching: { policy: 'serial', maxQueue: 1 } });
+  backend = await LocalBackend.create({ batching: { policy: 'serial', maxQueue: 2 } });
   server = await EdictServer.create({ backend });
   url = await server.listen({ port: 0 });
 });

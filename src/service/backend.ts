@@ -8,7 +8,7 @@
 import type { EditOptions, GenerateOptions, InvertOptions, ReconstructOptions, SchedulerCounters, Timings } from '../pipeline.js';
 import type { Progress } from '../options.js';
 
-type Plain<T> = Omit<T, 'signal' | 'onProgress' | 'onWarning'>;
+type Plain<T> = Omit<T, 'signal' | 'onProgress' | 'onWarning' | 'onStep' | 'stepLatents'>;
 
 export type EditRequest = Plain<EditOptions>;
 export type InvertRequest = Plain<InvertOptions>;

@@ -113,8 +113,10 @@ export class LocalBackend implements ServiceBackend {
   async ready(): Promise<{ ready: boolean; reason?: string }> {
     if (this.edict.disposed) return { ready: false, reason: 'the pipeline is closing' };
     if (this.maxQueue !== undefined) {
-      const { queued } = this.edict.counters();
-      if (queued >= this.maxQueue) return { ready: false, reason: `the queue is full (${queued} of ${this.maxQueue} sampling calls waiting)` };
+      // maxQueue bounds the sampling calls queued or running (the engine's rule).
+      const { queued, activeCalls } = this.edict.counters();
+      const pending = queued + activeCalls;
+      if (pending >= this.maxQueue) return { ready: false, reason: `the queue is full (${pending} of ${this.maxQueue} sampling calls queued or running)` };
     }
     return { ready: true };
   }
