@@ -180,6 +180,7 @@ export class EdictQueue {
     const result = new Promise<JobResult>((resolve, reject) => {
       this.pending.set(jobId, { resolve, reject, onProgress: context.onProgress, enqueued: false });
     });
+    result.catch(() => undefined); // settled before it is awaited (a cancel during add): no unhandled rejection
     const onAbort = () => void this.cancel(jobId).catch(() => undefined);
     try {
       await this.started;
