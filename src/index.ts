@@ -31,3 +31,4 @@ export { TorchModule, type LoadModuleOptions } from './torch-module.js';
 export { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
 export type { Device, Dtype } from './devices.js';
 export type { NativeTensor } from './native.js';
+export { EdictQueue, type EdictQueueOptions, type QueueCallContext } from './queue/client.js';

@@ -25,6 +25,7 @@ import { registerPrecision } from './precision.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerServe } from './serve.js';
 import { registerSweep } from './sweep.js';
+import { registerWorker } from './worker.js';
 
 function version(): string {
   try {
@@ -91,6 +92,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
   registerDemo(program);
   registerPrecision(program);
   registerServe(program);
+  registerWorker(program);
   return program;
 }
 
