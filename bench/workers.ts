@@ -11,6 +11,7 @@
  *    events, live), none lost, none duplicated.
  *
  *   npx tsx bench/workers.ts [--jobs 32] [--steps 10] [--fault-jobs 200] [--json bench/out/workers.json]
+ *   npx tsx bench/workers.ts --jobs 0        # the fault run alone
  *
  * Run it on an otherwise idle machine (`uptime` load under 0.5).
  */
@@ -108,7 +109,8 @@ async function stream(url: string, queue: string, layout: { workers: number; thr
 async function faults(url: string, queue: string, image: Buffer) {
   const workers = [await startWorker(url, queue, tiny, 1, ['--lock-ms', '3000']), await startWorker(url, queue, tiny, 1, ['--lock-ms', '3000'])];
   const client = new EdictQueue({ connection: url, queue });
-  const events = new QueueEvents(queue, { connection: redisConnection(url) });
+  const eventsConnection = redisConnection(url);
+  const events = new QueueEvents(queue, { connection: eventsConnection });
   await events.waitUntilReady();
   const completedEvents = new Map<string, number>();
   events.on('completed', ({ jobId }) => completedEvents.set(jobId, (completedEvents.get(jobId) ?? 0) + 1));
@@ -147,6 +149,7 @@ async function faults(url: string, queue: string, image: Buffer) {
     wallSeconds: wall,
   };
   await events.close();
+  eventsConnection.disconnect(); // passed in, so QueueEvents leaves it open
   await client.close();
   await Promise.all(workers.map(stop));
   return result;
@@ -165,11 +168,12 @@ if (load > 0.5) process.stderr.write(`warning: load average ${load.toFixed(2)} (
 const redis = await TestRedis.start();
 try {
   const image = await scenePng(64, 64);
+  // --jobs 0: the fault run alone.
   phase = 'one worker, 2 threads';
-  const oneWorker = await stream(redis.url, 'bench-1x2', { workers: 1, threads: 2 }, image);
+  const oneWorker = JOBS > 0 ? await stream(redis.url, 'bench-1x2', { workers: 1, threads: 2 }, image) : null;
   process.stderr.write(`one worker, 2 threads: ${JSON.stringify(oneWorker)}\n`);
   phase = 'two workers, 1 thread';
-  const twoWorkers = await stream(redis.url, 'bench-2x1', { workers: 2, threads: 1 }, image);
+  const twoWorkers = JOBS > 0 ? await stream(redis.url, 'bench-2x1', { workers: 2, threads: 1 }, image) : null;
   process.stderr.write(`two workers, 1 thread: ${JSON.stringify(twoWorkers)}\n`);
   phase = 'faults';
   const fault = await faults(redis.url, 'bench-faults', image);
@@ -178,7 +182,7 @@ try {
     date: new Date().toISOString(),
     machine: { cores: availableParallelism(), loadAverageAtStart: load },
     model: 'bundled (models/scenes)',
-    throughput: { oneWorkerTwoThreads: oneWorker, twoWorkersOneThread: twoWorkers, speedup: twoWorkers.jobsPerSecond / oneWorker.jobsPerSecond },
+    throughput: { oneWorkerTwoThreads: oneWorker, twoWorkersOneThread: twoWorkers, speedup: oneWorker && twoWorkers ? twoWorkers.jobsPerSecond / oneWorker.jobsPerSecond : null },
     faults: fault,
   };
   if (values.json) {
