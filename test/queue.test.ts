@@ -180,6 +180,8 @@ describe('edict worker and EdictQueue', () => {
       const controller = new AbortController();
       const third = codeOf(client.edit(image, LONG, { signal: controller.signal, onProgress: () => controller.abort() }));
       expect(await third).toBe('ERR_CANCELLED');
+      // timeoutMs counts queued or running: ERR_TIMEOUT, the job is stopped.
+      expect(await codeOf(client.edit(image, { ...LONG, timeoutMs: 300 }))).toBe('ERR_TIMEOUT');
       // And the worker goes on.
       expect((await client.edit(image, { source: SOURCE, target: TARGET, steps: 5 })).images).toHaveLength(1);
     } finally {

@@ -182,6 +182,7 @@ export class EdictQueue {
     });
     result.catch(() => undefined); // settled before it is awaited (a cancel during add): no unhandled rejection
     const onAbort = () => void this.cancel(jobId).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
     try {
       await this.started;
       const priority = typeof request === 'object' && 'priority' in request ? (request as { priority?: number }).priority : undefined;
@@ -195,11 +196,21 @@ export class EdictQueue {
       if (p) p.enqueued = true;
       context.onEnqueued?.(jobId);
       context.signal?.addEventListener('abort', onAbort, { once: true });
+      // timeoutMs counts from here, queued or running (the worker's API call also applies it
+      // from when the job starts): past it the job is cancelled and the call rejects.
+      const timeoutMs = (request as { timeoutMs?: number }).timeoutMs;
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.settle(jobId, { error: new EdictError(ErrorCode.Timeout, `the job did not finish within timeoutMs (${timeoutMs} ms), queued or running`) });
+          void this.cancel(jobId).catch(() => undefined);
+        }, timeoutMs);
+      }
       return await decode(await result);
     } catch (error) {
       this.pending.delete(jobId);
       throw toEdictError(error, ErrorCode.Io);
     } finally {
+      clearTimeout(timer);
       context.signal?.removeEventListener('abort', onAbort);
     }
   }
