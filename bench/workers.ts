@@ -45,20 +45,11 @@ const JOBS = Number(values.jobs);
 const STEPS = Number(values.steps);
 const FAULT_JOBS = Number(values['fault-jobs']);
 
-const WORKER_MAIN = `
-import { Command } from 'commander';
-import { interrupt } from './src/cli/context.ts';
-import { registerWorker } from './src/cli/worker.ts';
-process.on('SIGTERM', () => interrupt.abort());
-const program = new Command('edict').option('--model <dir>').option('--threads <n>', '', Number);
-registerWorker(program);
-await program.parseAsync(process.argv.slice(1), { from: 'user' });
-`;
 
 async function startWorker(url: string, queue: string, model: string, threads: number, extra: string[] = []): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', WORKER_MAIN, '--', '--model', model, '--threads', String(threads), 'worker', '--redis', url, '--queue', queue, ...extra],
+    ['--import', 'tsx', 'src/cli/main.ts', '--model', model, '--threads', String(threads), 'worker', '--redis', url, '--queue', queue, ...extra],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let text = '';

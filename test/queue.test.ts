@@ -26,15 +26,6 @@ const LONG = { source: SOURCE, target: TARGET, method: 'ddim' as const, steps: 9
 
 // The worker command as `edict worker` runs it (registerWorker on a program with the global
 // options), from the sources through tsx, so the test needs no build.
-const WORKER_MAIN = `
-import { Command } from 'commander';
-import { interrupt } from './src/cli/context.ts';
-import { registerWorker } from './src/cli/worker.ts';
-process.on('SIGTERM', () => interrupt.abort());
-const program = new Command('edict').exitOverride().option('--model <dir>').option('--threads <n>', '', Number).option('--json');
-registerWorker(program);
-await program.parseAsync(process.argv.slice(1), { from: 'user' });
-`;
 
 interface WorkerProcess {
   child: ChildProcess;
@@ -44,10 +35,11 @@ interface WorkerProcess {
 
 const workers: WorkerProcess[] = [];
 
+/** `edict worker` as a child process (src/cli/main.ts through tsx: no build needed). */
 async function startWorker(url: string, queue: string, extra: string[] = []): Promise<WorkerProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', WORKER_MAIN, '--', '--model', tinyModel, '--threads', '1', 'worker', '--redis', url, '--queue', queue, ...extra],
+    ['--import', 'tsx', 'src/cli/main.ts', '--model', tinyModel, '--threads', '1', 'worker', '--redis', url, '--queue', queue, ...extra],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let text = '';
