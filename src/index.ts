@@ -32,3 +32,4 @@ export { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
 export type { Device, Dtype } from './devices.js';
 export type { NativeTensor } from './native.js';
 export { EdictQueue, type EdictQueueOptions, type QueueCallContext } from './queue/client.js';
+export { QueueBackend, type QueueBackendOptions } from './queue/queue-backend.js';

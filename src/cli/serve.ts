@@ -11,6 +11,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadManifest } from '../manifest.js';
 import type { ServiceBackend } from '../service/backend.js';
 import { DeferredBackend } from '../service/deferred-backend.js';
+import { QueueBackend } from '../queue/queue-backend.js';
 import { LocalBackend } from '../service/local-backend.js';
 import { openApiDocument } from '../service/openapi.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_TARGETS, DEFAULT_TIMEOUT_MS, EdictServer } from '../service/server.js';
@@ -20,6 +21,8 @@ import { examples, globalOptions, positiveIntArg } from './options.js';
 import { jsonLine } from './output.js';
 
 interface ServeValues {
+  queue?: string;
+  queueName: string;
   port: number;
   host: string;
   policy: 'continuous' | 'request' | 'serial';
@@ -97,6 +100,8 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--rate-limit <n>', 'requests per client (token, else IP) per --rate-window-ms on the /v1 routes (default: no limit)').argParser(positiveIntArg(2 ** 31 - 1)))
     .addOption(new Option('--rate-window-ms <ms>', 'the rate limit window').argParser(positiveIntArg(2 ** 31 - 1)).default(60_000))
     .addOption(new Option('--log-level <level>', 'request log on stderr (pino JSON lines)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'))
+    .addOption(new Option('--queue <url>', "enqueue on the workers' Redis queue (edict worker) instead of computing here: redis://host:port (no model is loaded)"))
+    .addOption(new Option('--queue-name <name>', 'the queue name, with --queue').default('edict'))
     .option('--openapi', 'print the OpenAPI document and exit (no model is loaded)')
     .addHelpText(
       'after',
@@ -113,15 +118,20 @@ export function registerServe(program: Command): void {
         return;
       }
       const g = globalOptions(cmd);
-      // A bad --model is a usage error before anything listens.
-      try {
-        loadManifest(g.model);
-      } catch (error) {
-        throw new UsageError(`option '--model' argument '${g.model}' is invalid: ${(error as Error).message}`);
+      // A bad --model is a usage error before anything listens (with --queue the workers load it).
+      if (!o.queue) {
+        try {
+          loadManifest(g.model);
+        } catch (error) {
+          throw new UsageError(`option '--model' argument '${g.model}' is invalid: ${(error as Error).message}`);
+        }
       }
       const say = (record: { type: string } & Record<string, unknown>, text: string) =>
         process.stdout.write(g.json ? jsonLine(record) : `edict serve: ${text}\n`);
-      const making = LocalBackend.create({
+      // A front end for a fleet of `edict worker` processes, or the pipeline in this process.
+      const making: Promise<unknown> = o.queue
+        ? Promise.resolve(new QueueBackend({ connection: o.queue, queue: o.queueName, ...(o.maxQueue ? { maxWaiting: o.maxQueue } : {}) }))
+        : LocalBackend.create({
         model: g.model,
         device: g.device,
         dtype: g.dtype,
