@@ -12,5 +12,7 @@ export default defineConfig({
     // workers spin against each other (a call can get 30x slower). EDICT_THREADS overrides.
     env: { EDICT_THREADS: process.env.EDICT_THREADS ?? '1' },
     hookTimeout: 300_000,
+    // Concurrent tests (test/examples.test.ts) run two at a time: one per core.
+    maxConcurrency: 2,
   },
 });

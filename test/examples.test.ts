@@ -91,7 +91,7 @@ async function runLine(line: string, cwd: string): Promise<{ status: number | nu
     cwd,
     env: { ...process.env, EDICT_ARGV_LOG: log },
     stdio: ['ignore', 'ignore', 'pipe'],
-    timeout: 240_000,
+    timeout: 480_000,
   });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -127,7 +127,8 @@ const sources: [string, () => string[]][] = [
 
 beforeAll(() => ensureBuilt(), 240_000);
 
-// Concurrent: the time is in the CLI's child processes (one intra-op thread each by default).
+// Concurrent (two at a time: vitest.config.ts maxConcurrency): the time is in the CLI's child
+// processes, one intra-op thread each by default.
 describe.concurrent.each(sources)('the examples of %s', (_, collect) => {
   it('run as shown with the bundled model, and each edit shows its target', async () => {
     const lines = collect();
@@ -144,7 +145,7 @@ describe.concurrent.each(sources)('the examples of %s', (_, collect) => {
       const written = [...after].filter(([file, time]) => before.get(file) !== time && file !== '.argv.jsonl').map(([file]) => file);
       if (!line.includes('roundtrip')) await checkEdits(calls, written, cwd);
     }
-  }, 600_000);
+  }, 1_200_000);
 });
 
 describe('the README API example', () => {
