@@ -257,6 +257,7 @@ void Executor::Run() {
       Task* owner = static_cast<Task*>(end.call->owner);
       owner->failed = end.failed;
       owner->error = end.error;
+      owner->timing.loopComputeSeconds = end.call->computeSeconds;
       end.call.reset();  // free the items' tensors on this thread
       Finish(owner);
     }
@@ -323,7 +324,8 @@ void Executor::Settle(Napi::Env env, Task* task) {
     if (value.IsObject()) {
       Napi::Object timing = Napi::Object::New(env);
       timing.Set("queueSeconds", Seconds(task->timing.started - task->timing.submitted));
-      timing.Set("computeSeconds", Seconds(task->timing.finished - task->timing.started));
+      timing.Set("computeSeconds", task->timing.loopComputeSeconds >= 0 ? task->timing.loopComputeSeconds
+                                                                         : Seconds(task->timing.finished - task->timing.started));
       timing.Set("threads", task->timing.threads);
       value.As<Napi::Object>().Set("jobTiming", timing);
     }

@@ -99,6 +99,9 @@ struct JobOptions {
 struct JobTiming {
   std::chrono::steady_clock::time_point submitted, started, finished;
   int threads = 0;  // the intra-op threads the job ran with
+  // A loop: the time of the scheduler rounds it took part in (other jobs run between rounds
+  // and are not its compute); < 0 for other jobs (finished - started).
+  double loopComputeSeconds = -1;
 };
 
 }  // namespace edict

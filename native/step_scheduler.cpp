@@ -194,6 +194,7 @@ std::vector<EndedCall> StepScheduler::Round() {
   if (!shared.empty()) groups.push_back(std::move(shared));
 
   ConfigureThreads(members.front()->threads);
+  const auto round_started = std::chrono::steady_clock::now();
   std::vector<LoopCall*> failed;
   std::vector<ErrorInfo> errors;
   for (const auto& group : groups) {
@@ -213,6 +214,8 @@ std::vector<EndedCall> StepScheduler::Round() {
     }
   }
   pipeline.counters().Update([](PipelineCounters& c) { ++c.rounds; });
+  const double round_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - round_started).count();
+  for (LoopCall* call : members) call->computeSeconds += round_seconds;
 
   // Calls that failed, finished or moved on.
   for (auto it = active_.begin(); it != active_.end();) {

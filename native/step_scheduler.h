@@ -42,6 +42,7 @@ struct LoopCall {
   int reported = 0;       // progress steps reported
   int unetCalls = 0;      // UNet calls that included its items
   double unetSeconds = 0; // their wall time
+  double computeSeconds = 0;  // the rounds it took part in
   int rounds = 0;
   int64_t lastT = -1;        // the timestep its first item last evaluated at (progress)
   bool stepLatents = false;  // send host copies of x and y with each step's progress
