@@ -19,6 +19,7 @@ struct PipelineCounters {
   int64_t unetCalls = 0;
   int64_t unetItems = 0;   // items over all UNet calls (each guided item counted once)
   double unetSeconds = 0;
+  double roundSeconds = 0;      // whole rounds: UNet calls plus gathering, splitting, updates
   double queueWaitSeconds = 0;  // summed over admitted loop calls
   int64_t activeCalls = 0, activeItems = 0;
   std::map<int64_t, int64_t> batchSizes;  // items per UNet call -> how many calls

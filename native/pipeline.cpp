@@ -455,6 +455,7 @@ Napi::Value Pipeline::Counters(const Napi::CallbackInfo& info) {
     out.Set("unetCalls", static_cast<double>(c.unetCalls));
     out.Set("unetItems", static_cast<double>(c.unetItems));
     out.Set("unetSeconds", c.unetSeconds);
+    out.Set("roundSeconds", c.roundSeconds);
     out.Set("queueWaitSeconds", c.queueWaitSeconds);
     Napi::Object sizes = Napi::Object::New(env);
     for (const auto& [size, count] : c.batchSizes) sizes.Set(std::to_string(size), static_cast<double>(count));

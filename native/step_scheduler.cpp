@@ -144,6 +144,7 @@ void StepScheduler::RunBatch(const PipelineState& pipeline, const std::vector<Me
 }
 
 std::vector<EndedCall> StepScheduler::Round() {
+  const auto entered = std::chrono::steady_clock::now();
   std::vector<EndedCall> ended;
   // Cancelled (or timed-out) calls leave before the round; the others go on without them.
   for (auto it = active_.begin(); it != active_.end();) {
@@ -258,6 +259,8 @@ std::vector<EndedCall> StepScheduler::Round() {
     it = active_.erase(it);
   }
   UpdateActive(&pipeline);
+  const double whole = std::chrono::duration<double>(std::chrono::steady_clock::now() - entered).count();
+  pipeline.counters().Update([&](PipelineCounters& c) { c.roundSeconds += whole; });
   return ended;
 }
 

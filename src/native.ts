@@ -114,6 +114,8 @@ export interface NativeCounters {
   unetCalls: number;
   unetItems: number;
   unetSeconds: number;
+  /** Seconds of whole scheduler rounds: the UNet calls plus gathering, splitting and updates. */
+  roundSeconds: number;
   queueWaitSeconds: number;
   /** Items per UNet call -> how many calls had that many. */
   batchSizes: Record<string, number>;
