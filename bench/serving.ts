@@ -4,7 +4,7 @@
  * the serial policy's capacity, for each admission policy. First the ceiling: UNet
  * milliseconds per item at each batch size (what batching can gain on this machine).
  *
- *   npx tsx bench/serving.ts [--json bench/out/serving.json] [--steps 20] [--requests 24]
+ *   npx tsx bench/serving.ts [--json bench/out/serving.json] [--steps 20] [--requests 32]
  *     [--loads 0.25,0.5,0.75,1,1.5] [--policies continuous,request,serial] [--seed 1] [--quick]
  *
  * Per (policy, load): throughput, p50 / p95 / p99 latency of completed calls, the mean UNet
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     steps: { type: 'string', default: '20' },
     strength: { type: 'string', default: '0.8' },
-    requests: { type: 'string', default: '24' },
+    requests: { type: 'string', default: '32' },
     'max-seconds': { type: 'string', default: '90' },
     loads: { type: 'string', default: '0.25,0.5,0.75,1,1.5' },
     policies: { type: 'string', default: 'continuous,request,serial' },
@@ -57,17 +57,22 @@ const jobs = heldOutCases().map((c, i) => {
 
 // 1. The ceiling: UNet ms per item at each batch size (guided: the UNet sees 2x the items).
 async function ceiling(): Promise<{ batch: number; msPerItem: number }[]> {
-  const edict = await Edict.load(undefined, { batching: { policy: 'serial' } });
+  // maxBatch at least the largest size, so each measured batch is one UNet call, not several.
+  const edict = await Edict.load(undefined, { batching: { policy: 'serial', maxBatch: Math.max(...batchSizes) } });
   const out: { batch: number; msPerItem: number }[] = [];
   try {
     for (const batch of batchSizes) {
       const picked = Array.from({ length: batch }, (_, i) => jobs[i % jobs.length]);
       const encoded = await edict.encodeImage(picked.map((j) => j.image));
       await edict.invert(encoded, { prompt: picked.map((j) => j.source), steps: 4, strength: 1 });
-      const { timings } = await edict.generate(await edict.invert(encoded, { prompt: picked.map((j) => j.source), steps: 10, strength: 1 }), {
-        prompt: picked.map((j) => j.target),
-      });
-      out.push({ batch, msPerItem: (1000 * timings.unetSeconds) / timings.unetCalls / batch });
+      const inverted = await edict.invert(encoded, { prompt: picked.map((j) => j.source), steps: 10, strength: 1 });
+      const before = edict.counters();
+      await edict.generate(inverted, { prompt: picked.map((j) => j.target) });
+      const after = edict.counters();
+      const calls = after.unetCalls - before.unetCalls;
+      const items = after.unetItems - before.unetItems;
+      if (items !== calls * batch) throw new Error(`ceiling: expected ${batch} items per UNet call, got ${items / calls}`);
+      out.push({ batch, msPerItem: (1000 * (after.unetSeconds - before.unetSeconds)) / items });
       console.log(`ceiling: batch ${String(batch).padStart(2)}  ${out.at(-1)!.msPerItem.toFixed(2)} ms of UNet per item`);
     }
   } finally {
@@ -176,8 +181,9 @@ console.log(`serial capacity: ${capacity.toFixed(2)} edits/s (${steps} steps, st
 console.log(`scheduler overhead at batch 1: ${(overhead.share * 100).toFixed(2)}% of UNet time over ${overhead.rounds} rounds`);
 const cells: Cell[] = [];
 for (const load of loads) {
-  for (const [p, policy] of policies.entries()) {
-    const cell = await runCell(policy, load, load * capacity, Number(args.seed) + 1000 * p + Math.round(100 * load));
+  for (const policy of policies) {
+    // The same arrival stream (seed) for every policy at a load: the policies see the same traffic.
+    const cell = await runCell(policy, load, load * capacity, Number(args.seed) + Math.round(100 * load));
     cells.push(cell);
     console.log(
       `${policy.padEnd(10)} load ${String(load).padEnd(4)} ${cell.throughput.toFixed(2)} edits/s  p50 ${cell.p50.toFixed(2)} s  p95 ${cell.p95.toFixed(2)} s  p99 ${cell.p99.toFixed(2)} s  ` +
