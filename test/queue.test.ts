@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { EdictQueue } from '../src/queue/client.js';
+import { CANCEL_POLL_MS, cancelKey, redisConnection } from '../src/queue/connection.js';
 import { QueueBackend } from '../src/queue/queue-backend.js';
 import { EdictServer } from '../src/service/server.js';
 import { codeOf } from './helpers/errors.js';
@@ -181,6 +182,30 @@ describe('edict worker and EdictQueue', () => {
     }
   });
 
+  it('a cancel whose message the worker missed (cut off from Redis) still lands: the worker polls the cancel keys', async () => {
+    const queue = freshQueue();
+    await startWorker(redis.url, queue, ['--concurrency', '1']);
+    const client = new EdictQueue({ connection: redis.url, queue });
+    const plain = redisConnection(redis.url);
+    try {
+      let id = '';
+      const code = codeOf(client.edit(image, LONG, { onEnqueued: (j) => (id = j) }));
+      const deadline = Date.now() + 30_000;
+      while (!id || (await client.status()).active === 0) {
+        if (Date.now() > deadline) throw new Error('the job never started');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // What EdictQueue.cancel leaves behind when its message is lost: the key alone, no message.
+      const start = Date.now();
+      await plain.set(cancelKey(queue, id), '1', 'EX', 60);
+      expect(await code).toBe('ERR_CANCELLED');
+      expect(Date.now() - start).toBeLessThan(CANCEL_POLL_MS + 4000);
+    } finally {
+      plain.disconnect();
+      await client.close();
+    }
+  });
+
   it('a worker SIGKILLed mid-job: another worker completes the job, once from the client\'s view', async () => {
     const queue = freshQueue();
     const first = await startWorker(redis.url, queue, ['--lock-ms', '2000']);
@@ -277,6 +302,44 @@ it('the HTTP service fronts the workers: POST /v1/edit and /v1/invert through th
     await server.close();
   }
 });
+
+it('edict serve --queue (the CLI): a front end with no model, an edit through a worker, `both` and typed errors kept, exit 0 on SIGTERM', async () => {
+  const queue = freshQueue();
+  await startWorker(redis.url, queue);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', '--json', 'serve', '--port', '0', '--queue', redis.url, '--queue-name', queue],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!stdout.includes('"type":"ready"')) {
+      if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}: ${stdout} ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`serve did not get ready: ${stdout} ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { url } = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; url: string }).find((r) => r.type === 'listening')!;
+    const post = (body: unknown) => fetch(`${url}/v1/edit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const edited = await post({ image: image.toString('base64'), source: SOURCE, target: TARGET, steps: 5 });
+    expect(edited.status).toBe(200);
+    expect((await sharp(Buffer.from(await edited.arrayBuffer())).metadata()).format).toBe('png');
+    const both = await post({ image: image.toString('base64'), source: SOURCE, target: TARGET, steps: 5, both: true });
+    const body = (await both.json()) as { images: string[]; imagesY: string[] };
+    expect([body.images.length, body.imagesY.length]).toEqual([1, 1]);
+    const poison = await post({ image: Buffer.from('not an image').toString('base64'), source: SOURCE, target: TARGET, steps: 5 });
+    expect(JSON.stringify(await poison.json())).toMatch(/ERR_IMAGE_DECODE/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/"type":"stopped"/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}, 120_000);
 
 it('redis-server is there and never on the standard port', () => {
   expect(redis.port).not.toBe(6379);

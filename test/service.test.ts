@@ -156,8 +156,28 @@ describe('invert, generate, latents', () => {
 
     // Several prompts from one latent: JSON.
     const many = await json('/v1/generate', { id, prompt: [YELLOW, SQUARE] });
-    const body = (await many.json()) as { images: string[] };
+    const body = (await many.json()) as { images: string[]; latentsId: string };
     expect(await Promise.all(body.images.map((b) => captionOf(Buffer.from(b, 'base64'))))).toEqual([YELLOW, SQUARE]);
+
+    // The generated latents are kept too: downloadable, with the generation's parameters.
+    expect(body.latentsId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(generated.headers.get('x-edict-latents-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const made = Latents.fromSafeTensors(Buffer.from(await (await api(`/v1/latents/${body.latentsId}`)).arrayBuffer()));
+    expect(made.params).toMatchObject({ stage: 'generated', prompts: [YELLOW, SQUARE] });
+    expect(made.shape[0]).toBe(2);
+  });
+
+  it('both (EDICT) answers JSON with the decodes of x and of y', async () => {
+    const response = await json('/v1/edit', { image: scenePng.toString('base64'), ...edit, target: YELLOW, both: true });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    const body = (await response.json()) as { images: string[]; imagesY: string[] };
+    expect(body.images).toHaveLength(1);
+    expect(body.imagesY).toHaveLength(1);
+    // The same PNGs as the API's x and y decodes for the same call.
+    const direct = await backend.edit(scenePng, { ...edit, target: YELLOW, both: true }, {});
+    expect(Buffer.from(body.images[0], 'base64').equals(direct.images[0])).toBe(true);
+    expect(Buffer.from(body.imagesY[0], 'base64').equals(direct.imagesY![0])).toBe(true);
   });
 
   it('unknown or malformed ids are 404s, never paths', async () => {
@@ -242,7 +262,7 @@ describe('bad requests are typed JSON errors', () => {
     await expectError(await json('/v1/invert', { image }), 400, 'ERR_PROMPT');
     expect(await expectError(await json('/v1/edit', { image, ...edit, target: [YELLOW, SQUARE, YELLOW, SQUARE, YELLOW] }), 400, 'ERR_INVALID_OPTION')).toMatch(/at most 4/);
     await expectError(await json('/v1/edit', { image, ...edit, signal: {} }), 400, 'ERR_INVALID_OPTION');
-    await expectError(await json('/v1/edit', { image, ...edit, both: true }), 400, 'ERR_INVALID_OPTION');
+    await expectError(await json('/v1/edit', { image, ...edit, both: 'yes' }), 400, 'ERR_INVALID_OPTION');
   });
 
   it('images: not base64, not an image, over the pixel limit, a path (never read)', async () => {

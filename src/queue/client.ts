@@ -28,7 +28,7 @@ import type {
   ReconstructRequest,
   ReconstructResponse,
 } from '../service/backend.js';
-import { cancelChannel, DEFAULT_QUEUE, QUEUE_STREAM_MAX_LEN, redisConnection } from './connection.js';
+import { CANCEL_KEY_TTL_S, cancelChannel, cancelKey, DEFAULT_QUEUE, QUEUE_STREAM_MAX_LEN, redisConnection } from './connection.js';
 import { blobBytes, errorFromFailure, makeJob, type JobData, type JobKind, type JobResult, type JobSettings } from './jobs.js';
 
 export interface EdictQueueOptions {
@@ -100,6 +100,7 @@ export class EdictQueue {
   edit(image: Buffer, request: EditRequest, context: QueueCallContext = {}): Promise<EditResponse> {
     return this.call('edit', image, request, context, async (r) => ({
       images: await Promise.all((r.images ?? []).map(blobBytes)),
+      ...(r.imagesY ? { imagesY: await Promise.all(r.imagesY.map(blobBytes)) } : {}),
       timings: r.timings!,
       warnings: r.warnings,
     }));
@@ -117,6 +118,7 @@ export class EdictQueue {
   generate(latents: Buffer, request: GenerateRequest, context: QueueCallContext = {}): Promise<GenerateResponse> {
     return this.call('generate', latents, request, context, async (r) => ({
       images: await Promise.all((r.images ?? []).map(blobBytes)),
+      ...(r.imagesY ? { imagesY: await Promise.all(r.imagesY.map(blobBytes)) } : {}),
       latents: await blobBytes(r.latents!),
       timings: r.timings!,
       warnings: r.warnings,
@@ -151,6 +153,8 @@ export class EdictQueue {
         // Taken by a worker meanwhile: ask it to stop.
       }
     }
+    // The key first (a worker cut off from Redis finds it when it is back), then the message.
+    await this.connections[0].set(cancelKey(this.name, jobId), '1', 'EX', CANCEL_KEY_TTL_S);
     await this.connections[0].publish(cancelChannel(this.name), jobId);
     return true;
   }

@@ -45,6 +45,8 @@ export type Blob = { base64: string } | { path: string };
 export interface JobResult {
   kind: JobKind;
   images?: Blob[];
+  /** With `both` (EDICT): the decodes of y. */
+  imagesY?: Blob[];
   image?: Blob;
   latents?: Blob;
   timings?: Timings;
@@ -112,10 +114,10 @@ export function errorFromFailure(reason: string | undefined): EdictError {
 export async function packResult(
   data: Pick<JobData, 'kind' | 'outputDir' | 'maxResultBytes'>,
   jobId: string,
-  files: { images?: Buffer[]; image?: Buffer; latents?: Buffer },
+  files: { images?: Buffer[]; imagesY?: Buffer[]; image?: Buffer; latents?: Buffer },
   rest: Pick<JobResult, 'timings' | 'warnings' | 'metrics'>,
 ): Promise<JobResult> {
-  const total = (files.images ?? []).reduce((n, b) => n + b.length, 0) + (files.image?.length ?? 0) + (files.latents?.length ?? 0);
+  const total = [...(files.images ?? []), ...(files.imagesY ?? [])].reduce((n, b) => n + b.length, 0) + (files.image?.length ?? 0) + (files.latents?.length ?? 0);
   const cap = data.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   let blob: (bytes: Buffer, name: string) => Promise<Blob>;
   if (data.outputDir !== undefined) {
@@ -143,6 +145,7 @@ export async function packResult(
   }
   const out: JobResult = { kind: data.kind, ...rest };
   if (files.images) out.images = await Promise.all(files.images.map((b, i) => blob(b, `image-${i}.png`)));
+  if (files.imagesY) out.imagesY = await Promise.all(files.imagesY.map((b, i) => blob(b, `image-y-${i}.png`)));
   if (files.image) out.image = await blob(files.image, 'image.png');
   if (files.latents) out.latents = await blob(files.latents, 'latents.safetensors');
   return out;

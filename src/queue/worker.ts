@@ -14,7 +14,8 @@ import { EdictError, ErrorCode, toEdictError } from '../errors.js';
 import { Latents } from '../latents.js';
 import type { Progress } from '../options.js';
 import { Edict, type LoadOptions } from '../pipeline.js';
-import { cancelChannel, DEFAULT_QUEUE, redisConnection } from './connection.js';
+import { pngs } from '../service/local-backend.js';
+import { CANCEL_POLL_MS, cancelChannel, cancelKey, DEFAULT_QUEUE, redisConnection } from './connection.js';
 import { failureMessage, packResult, type JobData, type JobResult } from './jobs.js';
 
 export interface EdictWorkerOptions {
@@ -41,6 +42,7 @@ export class EdictWorker {
     readonly edict: Edict,
     readonly worker: Worker<JobData, JobResult>,
     private readonly connections: Redis[],
+    private readonly cancelPoll: NodeJS.Timeout,
   ) {}
 
   static async start(options: EdictWorkerOptions): Promise<EdictWorker> {
@@ -51,8 +53,17 @@ export class EdictWorker {
     const subscriber = redisConnection(options.redis);
     const lockDuration = options.lockDuration ?? 10_000;
     let worker: Worker<JobData, JobResult>;
+    const running = new Set<string>();
+    const run = async (job: Job<JobData, JobResult>, signal: AbortSignal | undefined) => {
+      if (job.id) running.add(job.id);
+      try {
+        return await runJob(edict, job, signal);
+      } finally {
+        if (job.id) running.delete(job.id);
+      }
+    };
     try {
-      worker = new Worker<JobData, JobResult>(queue, (job, _token, signal) => runJob(edict, job, signal), {
+      worker = new Worker<JobData, JobResult>(queue, (job, _token, signal) => run(job, signal), {
         connection,
         concurrency: options.concurrency ?? 8,
         lockDuration,
@@ -76,11 +87,29 @@ export class EdictWorker {
       await edict.dispose();
       throw toEdictError(error, ErrorCode.Io);
     }
-    return new EdictWorker(edict, worker, [connection, subscriber]);
+    // The fallback for cancels whose message this worker missed: their keys, while jobs run.
+    let polling = false;
+    const cancelPoll = setInterval(() => {
+      if (polling || running.size === 0 || connection.status !== 'ready') return;
+      polling = true;
+      const ids = [...running];
+      connection
+        .mget(ids.map((id) => cancelKey(queue, id)))
+        .then((flags) => {
+          flags.forEach((flag, i) => {
+            if (flag && worker.cancelJob(ids[i], 'cancelled')) log(`job ${ids[i]} cancelled`);
+          });
+        })
+        .catch(() => undefined) // Redis away: the next poll asks again
+        .finally(() => (polling = false));
+    }, CANCEL_POLL_MS);
+    cancelPoll.unref();
+    return new EdictWorker(edict, worker, [connection, subscriber], cancelPoll);
   }
 
   /** Stops taking jobs, lets the running ones finish (or, with force, cancels them), then disposes the pipeline. */
   async close(force = false): Promise<void> {
+    clearInterval(this.cancelPoll);
     if (force) this.worker.cancelAllJobs('the worker is shutting down');
     await this.worker.close(force);
     for (const c of this.connections) c.disconnect();
@@ -111,8 +140,7 @@ async function runJob(edict: Edict, job: Job<JobData, JobResult>, signal: AbortS
     switch (data.kind) {
       case 'edit': {
         const r = await edict.edit(input, options as never);
-        const images = await Promise.all(r.images.map((i) => i.toPng()));
-        return await packResult(data, id, { images }, { timings: r.timings, warnings: merge(r.warnings) });
+        return await packResult(data, id, await pngs(r), { timings: r.timings, warnings: merge(r.warnings) });
       }
       case 'invert': {
         const latents = await edict.invert(input, options as never);
@@ -120,8 +148,7 @@ async function runJob(edict: Edict, job: Job<JobData, JobResult>, signal: AbortS
       }
       case 'generate': {
         const r = await edict.generate(Latents.fromSafeTensors(input, 'latents'), options as never);
-        const images = await Promise.all(r.images.map((i) => i.toPng()));
-        return await packResult(data, id, { images, latents: r.latents.toSafeTensors() }, { timings: r.timings, warnings: merge(r.warnings) });
+        return await packResult(data, id, { ...(await pngs(r)), latents: r.latents.toSafeTensors() }, { timings: r.timings, warnings: merge(r.warnings) });
       }
       case 'reconstruct': {
         const r = await edict.reconstruct(input, options as never);

@@ -24,6 +24,8 @@ export interface CallContext {
 export interface EditResponse {
   /** One PNG per target. */
   images: Buffer[];
+  /** With `both` (EDICT): the decodes of y, one PNG per target. */
+  imagesY?: Buffer[];
   timings: Timings;
   warnings: string[];
 }

@@ -5,6 +5,7 @@
  * .safetensors bytes.
  */
 import { EdictError, ErrorCode } from '../errors.js';
+import type { RgbImage } from '../image.js';
 import { Latents } from '../latents.js';
 import { editOptionsSchema, generateOptionsSchema, invertOptionsSchema, reconstructOptionsSchema } from '../options.js';
 import { Edict, type LoadOptions, type SchedulerCounters } from '../pipeline.js';
@@ -74,7 +75,7 @@ export class LocalBackend implements ServiceBackend {
   async edit(image: Buffer, request: EditRequest, context: CallContext): Promise<EditResponse> {
     const { options, warnings } = this.call(request, context, 'edit');
     const result = await this.edict.edit(image, options);
-    return { images: await Promise.all(result.images.map((i) => i.toPng())), timings: result.timings, warnings: merge(warnings, result.warnings) };
+    return { ...(await pngs(result)), timings: result.timings, warnings: merge(warnings, result.warnings) };
   }
 
   async invert(image: Buffer, request: InvertRequest, context: CallContext): Promise<InvertResponse> {
@@ -88,7 +89,7 @@ export class LocalBackend implements ServiceBackend {
     const start = Latents.fromSafeTensors(latents, 'latents');
     const result = await this.edict.generate(start, options);
     return {
-      images: await Promise.all(result.images.map((i) => i.toPng())),
+      ...(await pngs(result)),
       latents: result.latents.toSafeTensors(),
       timings: result.timings,
       warnings: merge(warnings, result.warnings),
@@ -133,4 +134,11 @@ export class LocalBackend implements ServiceBackend {
 /** The call's warnings: those sent to onWarning and those in the result, each once. */
 function merge(a: string[], b: string[]): string[] {
   return [...new Set([...a, ...b])];
+}
+
+/** The result's images (and y's, with `both`) as PNGs. */
+export async function pngs(result: { images: RgbImage[]; imagesY?: RgbImage[] }): Promise<{ images: Buffer[]; imagesY?: Buffer[] }> {
+  const images = await Promise.all(result.images.map((i) => i.toPng()));
+  if (!result.imagesY) return { images };
+  return { images, imagesY: await Promise.all(result.imagesY.map((i) => i.toPng())) };
 }

@@ -244,6 +244,8 @@ function build(): Json {
           required: ['images', 'warnings'],
           properties: {
             images: { type: 'array', items: { type: 'string', format: 'byte' }, description: 'one base64 PNG per target' },
+            imagesY: { type: 'array', items: { type: 'string', format: 'byte' }, description: 'with both (EDICT): the decodes of y, one base64 PNG per target' },
+            latentsId: { ...idField, description: 'generate: the id of the generated latents (GET /v1/latents/{id}, or the id of another generate)' },
             timings: ref('Timings'),
             warnings: { type: 'array', items: { type: 'string' } },
           },

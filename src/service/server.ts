@@ -267,7 +267,7 @@ export class EdictServer {
     app.post('/v1/edit', compute, (request, reply) =>
       this.serve('/v1/edit', request, reply, ['image'], false, async (input, options, context) => {
         const result = await this.backend.edit(input.bytes!, options as never, context);
-        return { kind: 'images', images: result.images, timings: result.timings, warnings: result.warnings };
+        return { kind: 'images', images: result.images, imagesY: result.imagesY, timings: result.timings, warnings: result.warnings };
       }),
     );
 
@@ -284,7 +284,9 @@ export class EdictServer {
         const latents = input.bytes ?? (await this.latents.get(input.id!));
         if (!latents) throw new ServiceError(ServiceErrorCode.NotFound, `no latents with id ${JSON.stringify(input.id)} (never made here, or evicted: invert again)`, 404);
         const result = await this.backend.generate(latents, options as never, context);
-        return { kind: 'images', images: result.images, timings: result.timings, warnings: result.warnings };
+        // The generated latents are kept like invert's, for download or another generate.
+        const latentsId = await this.latents.put(result.latents);
+        return { kind: 'images', images: result.images, imagesY: result.imagesY, latentsId, timings: result.timings, warnings: result.warnings };
       }),
     );
 
@@ -328,9 +330,6 @@ export class EdictServer {
    */
   private options(route: ComputeRoute, options: Record<string, unknown>): Record<string, unknown> {
     const { schema, what, targets } = ROUTE_OPTIONS[route];
-    if ('both' in options) {
-      throw new ServiceError(ErrorCode.InvalidOption, `${what}: option "both" is not available over HTTP (the service returns the x decodes)`, 400);
-    }
     for (const key of callbackKeys(schema)) {
       if (key in options) throw new ServiceError(ErrorCode.InvalidOption, `${what}: option "${key}" is a callback of the in-process API, not an HTTP option`, 400);
     }
@@ -413,7 +412,9 @@ export class EdictServer {
     if (answer.timings) reply.header('server-timing', serverTiming(answer.timings));
     if (answer.kind === 'images') {
       if (answer.warnings.length) reply.header('x-edict-warnings', warningsHeader(answer.warnings));
-      if (answer.images.length === 1 && !accepts(request, 'application/json')) {
+      if (answer.latentsId) reply.header('x-edict-latents-id', answer.latentsId);
+      // One PNG answers as the image itself; y's decodes (`both`) need the JSON form.
+      if (answer.images.length === 1 && !answer.imagesY && !accepts(request, 'application/json')) {
         return reply.code(200).type('image/png').send(answer.images[0]);
       }
     }
@@ -440,12 +441,18 @@ export class EdictServer {
 
 /** What a route's work returns, before it is encoded for the client. */
 type Answer =
-  | { kind: 'images'; images: Buffer[]; timings?: Timings; warnings: string[] }
+  | { kind: 'images'; images: Buffer[]; imagesY?: Buffer[]; latentsId?: string; timings?: Timings; warnings: string[] }
   | { kind: 'json'; status: number; headers: Record<string, string>; body: Record<string, unknown>; timings?: Timings };
 
 function answerJson(answer: Answer): Record<string, unknown> {
   if (answer.kind === 'json') return answer.body;
-  return { images: answer.images.map((png) => png.toString('base64')), timings: answer.timings, warnings: answer.warnings };
+  return {
+    images: answer.images.map((png) => png.toString('base64')),
+    ...(answer.imagesY ? { imagesY: answer.imagesY.map((png) => png.toString('base64')) } : {}),
+    ...(answer.latentsId ? { latentsId: answer.latentsId } : {}),
+    timings: answer.timings,
+    warnings: answer.warnings,
+  };
 }
 
 /** A Server-Sent Events answer: progress events, then one result or error event. */
