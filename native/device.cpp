@@ -1,6 +1,7 @@
 #include "device.h"
 
 #include <ATen/Context.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 
 #include <cstdlib>
@@ -22,6 +23,9 @@ c10::Device ParseDevice(const std::string& name) {
                      "unknown device \"" + name + "\": expected \"cpu\", \"cuda\" or \"cuda:N\"");
   }
   if (match[1] == "cpu") return c10::Device(c10::kCPU);
+  // Before anything can touch cuBLAS (a TorchModule loads without ConfigureDeterminism): its
+  // workspace setting is read once, at the first cuBLAS call.
+  setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   if (!CudaAvailable()) {
     throw EdictError(code::kCudaUnavailable,
                      "device \"" + name +
@@ -71,6 +75,10 @@ void ConfigureDeterminism(const c10::Device& device, bool exact) {
   if (exact) {
     context.setAllowTF32CuBLAS(false);
     context.setAllowTF32CuDNN(false);
+    // TorchScript's profiling executor fuses a graph's pointwise ops on CUDA after a few
+    // runs: the first UNet calls (inversion) and the later ones (generation) would then run
+    // different kernels and round differently. No graph optimisation keeps every call alike.
+    torch::jit::setGraphExecutorOptimize(false);
   }
 }
 
