@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 
 import { bundledModelDir, Edict, EdictError, gaussianNoise, Latents, loadManifest, psnr, runtimeInfo, type LatentParams, type RawPixels } from '../../src/index.js';
 import { PromptTokenizer } from '../../src/prompts.js';
+import { maxAbsDiff } from '../../test/helpers/images.js';
 import { makeOracle, scaledError, type Scheduler } from '../../test/helpers/oracle.js';
 
 const { values: args } = parseArgs({
@@ -125,11 +126,6 @@ function picture(width: number, height: number): RawPixels {
   return { data, width, height, channels: 3 };
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
 const bitwise = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && maxAbsDiff(a, b) === 0;
 const allFinite = (a: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
